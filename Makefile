@@ -1,0 +1,29 @@
+# The two commands of the README: `make run` and `make test`.
+SWIFT ?= swift
+
+.PHONY: run test deps test-deps build release bench
+
+run: deps
+	$(SWIFT) build --product menshen
+	.build/debug/menshen serve --demo
+
+test: test-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	scripts/e2e.sh
+
+deps:
+	scripts/install-deps.sh build
+
+test-deps:
+	scripts/install-deps.sh test
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product menshen
+
+# Lexicon matching and proxy benchmarks against the anchors; writes BENCHMARKS.md.
+bench: deps
+	Benchmarks/run.sh

@@ -1,0 +1,71 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Dependencies point inward: menshen → Proxy → Screening → (Normalization, AhoCorasick, CPCRE2).
+// Nothing in Screening knows about networking; AhoCorasick and Normalization know about nothing.
+let package = Package(
+    name: "menshen",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "menshen", targets: ["menshen"]),
+        .executable(name: "menshen-bench", targets: ["MenshenBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        .target(name: "AhoCorasick"),
+        .target(name: "Normalization"),
+        .target(name: "Screening", dependencies: [
+            "AhoCorasick", "Normalization", "CPCRE2",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Proxy", dependencies: [
+            "Screening",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "menshen", dependencies: [
+            "Screening", "Proxy",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(
+            name: "MenshenBench",
+            dependencies: ["Screening", "AhoCorasick", "Normalization"],
+            path: "Benchmarks/MenshenBench"
+        ),
+        .testTarget(name: "AhoCorasickTests", dependencies: ["AhoCorasick"]),
+        .testTarget(name: "ScreeningTests", dependencies: ["Screening", "Normalization", "AhoCorasick"], exclude: ["Fixtures"]),
+        .testTarget(name: "ProxyTests", dependencies: [
+            "Proxy", "Screening",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+    ]
+)

@@ -1,0 +1,254 @@
+import AhoCorasick
+import Crypto
+import Normalization
+
+/// A complete, compiled, immutable set of lexicons: every rule, one automaton per
+/// normalization profile, and the JIT-compiled regex rules. Built off the request path and
+/// shared by every scan; a reload builds a new one and swaps it whole.
+public final class LexiconSet: Sendable {
+    /// Every rule, indexed by ``Match/rule``.
+    public let rules: [Rule]
+    /// Short content hash of the files it was built from (12 hex characters).
+    public let version: String
+    /// Problems that do not stop loading (duplicate terms and the like).
+    public let warnings: [LexiconIssue]
+    /// Size and timing figures for `menshen lexicon stats`.
+    public let stats: Stats
+
+    let profiles: [CompiledProfile]
+    let regexRules: [CompiledRegex]
+    /// Folding applied before regex rules (width and invisible characters).
+    let regexFolding: FoldTable?
+    /// Per rule: whether it has exception terms (its matches wait until no exception can still contain them).
+    let ruleHasExceptions: [Bool]
+
+    /// Figures about a compiled set.
+    public struct Stats: Sendable {
+        public struct Profile: Sendable {
+            public let steps: String
+            public let patterns: Int
+            public let states: Int
+            public let alphabet: Int
+            public let bytes: Int
+        }
+        public var termsByCategory: [String: Int]
+        public var exceptionTerms: Int
+        public var regexRules: Int
+        public var profiles: [Profile]
+        public var compileSeconds: Double
+        public var automatonBytes: Int { profiles.reduce(0) { $0 + $1.bytes } }
+    }
+
+    init(rules: [Rule], version: String, warnings: [LexiconIssue], stats: Stats, profiles: [CompiledProfile],
+         regexRules: [CompiledRegex], regexFolding: FoldTable?, ruleHasExceptions: [Bool]) {
+        self.rules = rules
+        self.version = version
+        self.warnings = warnings
+        self.stats = stats
+        self.profiles = profiles
+        self.regexRules = regexRules
+        self.regexFolding = regexFolding
+        self.ruleHasExceptions = ruleHasExceptions
+    }
+
+    /// The rule with `id`, if any.
+    public func rule(id: String) -> Rule? { rules.first { $0.id == id } }
+}
+
+/// One entry of a pattern: which rule wants it and how.
+struct PatternEntry: Sendable {
+    let rule: Int32
+    let isException: Bool
+    let needsLeftBoundary: Bool
+    let needsRightBoundary: Bool
+    /// The term's line in its file, for explanations.
+    let line: Int32
+}
+
+/// The automaton for all term lists that share a set of normalization steps.
+struct CompiledProfile: Sendable {
+    let steps: NormalizationSteps
+    let automaton: Automaton
+    let classes: ScalarClassTable
+    /// `entries[entryStart[p]..<entryStart[p + 1]]` are pattern p's entries.
+    let entryStart: [Int32]
+    let entries: [PatternEntry]
+}
+
+/// A regex rule ready to run.
+struct CompiledRegex: Sendable {
+    let rule: Int32
+    let pattern: PCRE2Pattern
+    let group: Int
+    let normalize: Bool
+    let validator: Validator?
+}
+
+// MARK: - Compiling
+
+extension LexiconSet {
+    /// A parsed source file, ready to compile.
+    enum Source: Sendable {
+        case terms(TermListFile, path: String)
+        case regex(RegexRuleFile, path: String)
+    }
+
+    /// Compiles parsed sources. Reports problems that need the whole set (duplicate ids, terms
+    /// empty after normalization, patterns PCRE2 rejects) into `issues`; returns nil if any.
+    static func compile(sources: [Source], contentHash: String, issues: inout [LexiconIssue]) -> LexiconSet? {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let before = issues.count
+        var warnings: [LexiconIssue] = []
+        var rules: [Rule] = []
+        var ruleHasExceptions: [Bool] = []
+        var firstDefinition: [String: SourceLocation] = [:]
+        var termsByCategory: [String: Int] = [:]
+        var exceptionCount = 0
+        let folding = UnicodeFolding.shared
+
+        // Group term lists by their normalization steps: one automaton per group.
+        struct PendingTerm { let symbols: [UInt32]; let entry: PatternEntry; let location: SourceLocation }
+        var termsBySteps: [NormalizationSteps: [PendingTerm]] = [:]
+        var regexRules: [CompiledRegex] = []
+
+        func register(id: String, at location: SourceLocation) -> Bool {
+            if let first = firstDefinition[id] {
+                issues.append(LexiconIssue(file: location.file, line: location.line, message: "duplicate rule id '\(id)' (first defined at \(first))"))
+                return false
+            }
+            firstDefinition[id] = location
+            return true
+        }
+
+        for source in sources {
+            switch source {
+            case .terms(let file, let path):
+                let location = SourceLocation(file: path, line: file.headerLine)
+                guard register(id: file.id, at: location) else { continue }
+                let ruleIndex = Int32(rules.count)
+                rules.append(Rule(id: file.id, kind: .terms, category: file.category, risk: file.risk, action: file.action,
+                                  severity: file.severity, direction: file.direction, mask: .full, sensitivity: nil,
+                                  placeholder: nil, description: file.description, source: location))
+                ruleHasExceptions.append(file.terms.contains { $0.isException })
+                var seenTerms: [[UInt32]: Int] = [:]
+                for term in file.terms {
+                    let symbols = folding.normalize(term.text, steps: file.steps)
+                    if symbols.isEmpty {
+                        issues.append(LexiconIssue(file: path, line: term.line, message: "term '\(term.text)' is empty after normalization (\(file.steps))"))
+                        continue
+                    }
+                    if let first = seenTerms[symbols] {
+                        warnings.append(LexiconIssue(file: path, line: term.line, message: "'\(term.text)' is the same as line \(first) after normalization"))
+                        continue
+                    }
+                    seenTerms[symbols] = term.line
+                    let boundary: (Bool, Bool)
+                    switch file.wordBoundary {
+                    case .off: boundary = (false, false)
+                    case .on: boundary = (true, true)
+                    case .auto: boundary = (UnicodeFolding.isWordCharacter(symbols.first!), UnicodeFolding.isWordCharacter(symbols.last!))
+                    }
+                    let entry = PatternEntry(rule: ruleIndex, isException: term.isException, needsLeftBoundary: boundary.0,
+                                             needsRightBoundary: boundary.1, line: Int32(term.line))
+                    termsBySteps[file.steps, default: []].append(PendingTerm(symbols: symbols, entry: entry, location: SourceLocation(file: path, line: term.line)))
+                    if term.isException { exceptionCount += 1 } else { termsByCategory[file.category, default: 0] += 1 }
+                }
+            case .regex(let file, let path):
+                for spec in file.rules {
+                    let location = SourceLocation(file: path, line: spec.line)
+                    guard register(id: spec.id, at: location) else { continue }
+                    let pattern: PCRE2Pattern
+                    do {
+                        pattern = try PCRE2Pattern(spec.pattern, caseInsensitive: spec.caseInsensitive)
+                    } catch {
+                        issues.append(LexiconIssue(file: path, line: spec.line, message: "rule '\(spec.id)': pattern does not compile: \(error)"))
+                        continue
+                    }
+                    if spec.group > pattern.captureCount {
+                        issues.append(LexiconIssue(file: path, line: spec.line, message: "rule '\(spec.id)': group \(spec.group) but the pattern has \(pattern.captureCount) capture group(s)"))
+                        continue
+                    }
+                    let ruleIndex = Int32(rules.count)
+                    rules.append(Rule(id: spec.id, kind: .regex(pattern: spec.pattern, validator: spec.validator), category: spec.category,
+                                      risk: spec.risk, action: spec.action, severity: spec.severity, direction: spec.direction,
+                                      mask: spec.mask, sensitivity: spec.sensitivity, placeholder: spec.placeholder,
+                                      description: spec.description, source: location))
+                    ruleHasExceptions.append(false)
+                    regexRules.append(CompiledRegex(rule: ruleIndex, pattern: pattern, group: spec.group,
+                                                    normalize: spec.normalize, validator: spec.validator))
+                    termsByCategory[spec.category, default: 0] += 0
+                }
+            }
+        }
+        guard issues.count == before else { return nil }
+
+        var profiles: [CompiledProfile] = []
+        var profileStats: [Stats.Profile] = []
+        for (steps, terms) in termsBySteps.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            // Symbols by frequency, so the busiest characters get small ids and pack densely.
+            var frequency: [UInt32: Int] = [:]
+            for term in terms { for s in term.symbols { frequency[s, default: 0] += 1 } }
+            let alphabet = frequency.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
+            var symbolOf: [UInt32: UInt32] = [:]
+            for (i, scalar) in alphabet.enumerated() { symbolOf[scalar] = UInt32(i + 1) }
+
+            // Deduplicate patterns across files; each keeps a list of entries.
+            var patternIndex: [[UInt32]: Int] = [:]
+            var patterns: [[UInt32]] = []
+            var entriesOf: [[PatternEntry]] = []
+            for term in terms {
+                let mapped = term.symbols.map { symbolOf[$0]! }
+                if let p = patternIndex[mapped] {
+                    entriesOf[p].append(term.entry)
+                } else {
+                    patternIndex[mapped] = patterns.count
+                    patterns.append(mapped)
+                    entriesOf.append([term.entry])
+                }
+            }
+            let automaton: Automaton
+            do {
+                automaton = try AutomatonBuilder(patterns: patterns, alphabetSize: alphabet.count).build()
+            } catch {
+                issues.append(LexiconIssue(file: terms[0].location.file, line: terms[0].location.line, message: "cannot build automaton: \(error)"))
+                return nil
+            }
+            let classes = ScalarClassTable(steps: steps, astralAlphabet: alphabet.filter { $0 > 0xFFFF }) { symbolOf[$0] ?? 0 }
+            var entryStart: [Int32] = [0]
+            var entries: [PatternEntry] = []
+            for list in entriesOf {
+                entries.append(contentsOf: list)
+                entryStart.append(Int32(entries.count))
+            }
+            profiles.append(CompiledProfile(steps: steps, automaton: automaton, classes: classes, entryStart: entryStart, entries: entries))
+            profileStats.append(Stats.Profile(steps: steps.description, patterns: patterns.count, states: automaton.stateCount,
+                                              alphabet: alphabet.count,
+                                              bytes: automaton.memoryFootprint + 0x10000 * 4 + entries.count * MemoryLayout<PatternEntry>.stride))
+        }
+        let regexFolding = regexRules.contains { $0.normalize } ? FoldTable(steps: [.width, .invisible]) : nil
+        let elapsed = clock.now - started
+        let stats = Stats(termsByCategory: termsByCategory, exceptionTerms: exceptionCount, regexRules: regexRules.count,
+                          profiles: profileStats,
+                          compileSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return LexiconSet(rules: rules, version: contentHash, warnings: warnings, stats: stats, profiles: profiles,
+                          regexRules: regexRules, regexFolding: regexFolding, ruleHasExceptions: ruleHasExceptions)
+    }
+
+    /// First 12 hex characters of the SHA-256 over the sources, in path order.
+    static func contentHash(of files: [(path: String, bytes: [UInt8])]) -> String {
+        var hasher = SHA256()
+        for file in files.sorted(by: { $0.path < $1.path }) {
+            hasher.update(data: Array(file.path.utf8))
+            hasher.update(data: [0])
+            hasher.update(data: file.bytes)
+            hasher.update(data: [0])
+        }
+        return hasher.finalize().prefix(6).map { String(format2($0)) }.joined()
+    }
+}
+
+@inline(__always) func format2(_ byte: UInt8) -> String {
+    let digits = Array("0123456789abcdef")
+    return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+}

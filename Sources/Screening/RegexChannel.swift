@@ -1,0 +1,144 @@
+import Normalization
+
+/// Regex rules over a stream: a window of not-yet-settled text (folded for width and invisible
+/// characters, or raw), rescanned from each rule's cursor on every piece with
+/// `PCRE2_PARTIAL_HARD`, which says where a match could still be completing.
+struct RegexChannel: Sendable {
+    let rules: [CompiledRegex]
+    let folding: FoldTable?
+    let matchData: [PCRE2Pattern.MatchData]
+    /// Window bytes and, per byte, the original stream range of the scalar it came from.
+    var window: [UInt8] = []
+    var originStart: [Int] = []
+    var originEnd: [Int] = []
+    /// Window-space offset of `window[0]` (window-space grows monotonically).
+    var windowBase = 0
+    /// Per rule: where the next search starts, and where a partial match holds text back.
+    var cursors: [Int]
+    var holds: [Int]
+    let lookbehindBytes: Int
+    /// Stream offset just after the last scalar appended.
+    var end = 0
+
+    /// A partial match longer than this is given up on (and the text released), so a stream
+    /// cannot make Menshen hold unbounded text. Generous next to any real identifier or key.
+    static let maximumHold = 64 * 1024
+
+    init(rules: [CompiledRegex], folding: FoldTable?) {
+        self.rules = rules
+        self.folding = folding
+        self.matchData = rules.map { $0.pattern.makeMatchData() }
+        cursors = Array(repeating: 0, count: rules.count)
+        holds = Array(repeating: 0, count: rules.count)
+        lookbehindBytes = (rules.map(\.pattern.maxLookbehind).max() ?? 0) * 4
+    }
+
+    /// Decodes `bytes` into the window; returns where decoding stopped (see `StreamScanner`).
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>, base: Int, final: Bool) -> Int {
+        guard let p = bytes.baseAddress else { return 0 }
+        var i = 0
+        let n = bytes.count
+        window.reserveCapacity(window.count + n)
+        while i < n {
+            let scalar: UInt32, length: Int
+            switch UTF8Scalar.decode(p, i, n, final: final) {
+            case .scalar(let s, let l): scalar = s; length = l
+            case .needMore:
+                end = base + i
+                return i
+            }
+            let start = base + i, stop = base + i + length
+            if let folding {
+                folding.fold(scalar) { append(scalar: $0, start: start, end: stop) }
+            } else {
+                append(scalar: scalar, start: start, end: stop)
+            }
+            i += length
+        }
+        end = base + i
+        return i
+    }
+
+    @inline(__always)
+    private mutating func append(scalar: UInt32, start: Int, end: Int) {
+        var s = scalar
+        if s > 0x10FFFF || (0xD800...0xDFFF).contains(s) { s = 0xFFFD }
+        let u = Unicode.Scalar(s)!
+        for byte in UTF8.encode(u)! {
+            window.append(byte)
+            originStart.append(start)
+            originEnd.append(end)
+        }
+    }
+
+    /// Runs every rule over the window; reports complete (and validated) matches and returns
+    /// the stream offset before which nothing can still match.
+    mutating func scan(final: Bool, lexicons: LexiconSet, into matches: inout [Match]) -> Int {
+        let windowEnd = windowBase + window.count
+        window.withUnsafeBufferPointer { subject in
+            for r in rules.indices {
+                let rule = rules[r]
+                var cursor = max(cursors[r], windowBase)
+                holds[r] = windowEnd
+                while cursor <= windowEnd {
+                    let result = rule.pattern.match(subject, from: cursor - windowBase, group: rule.group, partial: !final, data: matchData[r])
+                    switch result {
+                    case .match(let whole, let group):
+                        if let group, !group.isEmpty, rule.validator?.validate(subject[group]) ?? true {
+                            matches.append(Match(rule: Int(rule.rule),
+                                                 range: originStart[group.lowerBound]..<originEnd[group.upperBound - 1],
+                                                 line: lexicons.rules[Int(rule.rule)].source.line))
+                        }
+                        cursor = windowBase + (whole.isEmpty ? whole.upperBound + 1 : whole.upperBound)
+                        continue
+                    case .partial(let start):
+                        if windowEnd - (windowBase + start) > Self.maximumHold {
+                            cursor = windowEnd - Self.maximumHold
+                            continue
+                        }
+                        cursor = windowBase + start
+                        holds[r] = cursor
+                    case .noMatch:
+                        cursor = windowEnd
+                    case .error:
+                        // A matching error (resource limit) fails closed: the rule counts as
+                        // having matched the text it could not finish examining.
+                        if cursor < windowEnd {
+                            matches.append(Match(rule: Int(rule.rule),
+                                                 range: originStart[cursor - windowBase]..<originEnd[window.count - 1],
+                                                 line: lexicons.rules[Int(rule.rule)].source.line))
+                        }
+                        cursor = windowEnd
+                    }
+                    break
+                }
+                cursors[r] = min(cursor, windowEnd)
+            }
+        }
+        let hold = holds.min() ?? windowEnd
+        let settled = hold >= windowEnd ? end : originStart[hold - windowBase]
+        // Drop the window up to the earliest cursor, keeping enough for lookbehinds.
+        let keepFrom = max(windowBase, (cursors.min() ?? windowEnd) - lookbehindBytes)
+        let drop = keepFrom - windowBase
+        if drop > 4096 || (drop > 0 && drop * 2 > window.count) {
+            window.removeFirst(drop)
+            originStart.removeFirst(drop)
+            originEnd.removeFirst(drop)
+            windowBase = keepFrom
+        }
+        return settled
+    }
+
+    /// For a scanner with no rules at all: where an incomplete trailing sequence starts.
+    static func completePrefix(_ bytes: UnsafeBufferPointer<UInt8>, final: Bool) -> Int {
+        guard let p = bytes.baseAddress else { return 0 }
+        var i = 0
+        while i < bytes.count {
+            switch UTF8Scalar.decode(p, i, bytes.count, final: final) {
+            case .scalar(_, let l): i += l
+            case .needMore: return i
+            }
+        }
+        return i
+    }
+}

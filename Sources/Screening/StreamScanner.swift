@@ -1,0 +1,306 @@
+import AhoCorasick
+import Normalization
+
+/// Scans text that arrives in pieces, carrying automaton, normalization and regex state across
+/// chunk boundaries, and says after each piece how much of the text is *settled* — can no
+/// longer be part of any match.
+///
+/// For any split of a text (1-byte chunks, splits inside UTF-8 sequences, inside a term,
+/// inside noise) the matches are the same as for the whole text: whole-text scanning is this
+/// scanner fed once and finished.
+///
+/// ```swift
+/// var scanner = StreamScanner(lexicons: lexicons, direction: .output)
+/// let a = scanner.feed(Array("稳 赚".utf8))    // a.settled == 0: "稳 赚" may be the start of a term
+/// let b = scanner.feed(Array("不赔。".utf8))    // b.matches has finance.guaranteed-returns
+/// let end = scanner.finish()
+/// ```
+public struct StreamScanner: Sendable {
+    public let lexicons: LexiconSet
+    public let direction: Direction
+    var profiles: [ProfileScan]
+    var regex: [RegexChannel]
+    /// Bytes of an incomplete UTF-8 sequence at the end of the last chunk.
+    var carry: [UInt8] = []
+    /// Stream offset of the first byte not yet decoded (the start of `carry`).
+    var decodedUpTo = 0
+    var isFinished = false
+
+    public init(lexicons: LexiconSet, direction: Direction) {
+        self.lexicons = lexicons
+        self.direction = direction
+        let active = lexicons.rules.map { $0.direction.contains(direction) }
+        profiles = lexicons.profiles.indices.map { ProfileScan(profile: lexicons.profiles[$0], active: active, hasExceptions: lexicons.ruleHasExceptions) }
+        let rules = lexicons.regexRules.filter { active[Int($0.rule)] }
+        var channels: [RegexChannel] = []
+        let folded = rules.filter { $0.normalize }
+        if !folded.isEmpty, let table = lexicons.regexFolding { channels.append(RegexChannel(rules: folded, folding: table)) }
+        let raw = rules.filter { !$0.normalize }
+        if !raw.isEmpty { channels.append(RegexChannel(rules: raw, folding: nil)) }
+        regex = channels
+    }
+
+    /// The stream offset up to which bytes have been fed.
+    public var offset: Int { decodedUpTo + carry.count }
+
+    /// Scans the next piece of the stream.
+    public mutating func feed(_ chunk: UnsafeRawBufferPointer) -> ScanProgress {
+        precondition(!isFinished, "StreamScanner.feed after finish")
+        var matches: [Match] = []
+        if carry.isEmpty {
+            let stop = scan(chunk.bindMemory(to: UInt8.self), base: decodedUpTo, final: false, into: &matches)
+            carry = Array(chunk[stop...])
+            decodedUpTo += stop
+        } else {
+            // Rare: the previous chunk ended inside a UTF-8 sequence. Join it with this chunk.
+            let joined = carry + Array(chunk)
+            carry = []
+            let stop = joined.withUnsafeBufferPointer { scan($0, base: decodedUpTo, final: false, into: &matches) }
+            carry = Array(joined[stop...])
+            decodedUpTo += stop
+        }
+        let settled = settle(final: false, into: &matches)
+        return ScanProgress(matches: matches, settled: settled)
+    }
+
+    /// Scans the next piece of the stream.
+    public mutating func feed(_ chunk: [UInt8]) -> ScanProgress {
+        chunk.withUnsafeBytes { feed($0) }
+    }
+
+    /// Ends the stream: decides everything still pending. `settled` is then the stream's length.
+    public mutating func finish() -> ScanProgress {
+        precondition(!isFinished, "StreamScanner.finish twice")
+        var matches: [Match] = []
+        if !carry.isEmpty {
+            let tail = carry
+            carry = []
+            let stop = tail.withUnsafeBufferPointer { scan($0, base: decodedUpTo, final: true, into: &matches) }
+            decodedUpTo += stop
+        }
+        isFinished = true
+        for i in profiles.indices { profiles[i].finish(direction: direction, lexicons: lexicons, into: &matches) }
+        let settled = settle(final: true, into: &matches)
+        return ScanProgress(matches: matches, settled: settled)
+    }
+
+    /// Runs every profile and regex channel over `bytes`; returns where decoding stopped (the
+    /// start of an incomplete trailing sequence, or the end).
+    private mutating func scan(_ bytes: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, into matches: inout [Match]) -> Int {
+        var stop = bytes.count
+        for i in profiles.indices {
+            stop = profiles[i].run(bytes, base: base, final: final, lexicons: lexicons, into: &matches)
+        }
+        for i in regex.indices {
+            stop = regex[i].append(bytes, base: base, final: final)
+        }
+        if profiles.isEmpty && regex.isEmpty {
+            stop = RegexChannel.completePrefix(bytes, final: final)
+        }
+        return stop
+    }
+
+    private mutating func settle(final: Bool, into matches: inout [Match]) -> Int {
+        var settled = decodedUpTo
+        for i in profiles.indices {
+            settled = min(settled, profiles[i].settle(final: final, end: decodedUpTo, into: &matches))
+        }
+        for i in regex.indices {
+            settled = min(settled, regex[i].scan(final: final, lexicons: lexicons, into: &matches))
+        }
+        return final ? decodedUpTo : settled
+    }
+}
+
+// MARK: - Lexicon automata
+
+/// One profile's automaton state within a stream.
+struct ProfileScan: Sendable {
+    /// A pattern seen ending at `end`, waiting for the next character to check its right edge.
+    struct Candidate: Sendable {
+        let pattern: Int32
+        let start: Int
+        let end: Int
+        let previousIsWord: Bool
+    }
+    /// A rule's match that passed its boundary checks.
+    struct Resolved: Sendable {
+        let rule: Int32
+        let start: Int
+        let end: Int
+        let line: Int32
+    }
+
+    let profile: CompiledProfile
+    let active: [Bool]
+    let hasExceptions: [Bool]
+    var state: Int32 = Automaton.root
+    /// Ring of the last symbols' (original start << 1 | previous-character-is-word).
+    var ring: [Int]
+    let ringMask: Int
+    var position = 0
+    var lastWasWord = false
+    /// Stream offset just after the last decoded scalar.
+    var end = 0
+    var pending: [Candidate] = []
+    var awaiting: [Resolved] = []
+    var exceptions: [Resolved] = []
+
+    init(profile: CompiledProfile, active: [Bool], hasExceptions: [Bool]) {
+        self.profile = profile
+        self.active = active
+        self.hasExceptions = hasExceptions
+        var size = 1
+        while size <= profile.automaton.maximumPatternLength + 1 { size <<= 1 }
+        ring = [Int](repeating: 0, count: size)
+        ringMask = size - 1
+    }
+
+    /// The hot loop: decode, classify, step the automaton. Rare events (a pattern ends, a
+    /// boundary check is due) leave the loop through non-inlined calls.
+    mutating func run(_ bytes: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, lexicons: LexiconSet, into matches: inout [Match]) -> Int {
+        guard let p = bytes.baseAddress, bytes.count > 0 else { return 0 }
+        let n = bytes.count
+        var i = 0
+        var state = self.state
+        var position = self.position
+        var lastWasWord = self.lastWasWord
+        let ringMask = self.ringMask
+        let profile = self.profile
+        let classes = profile.classes
+        // The ring is moved out of `self` for the loop, so that the rare-path methods below can
+        // mutate `self` without overlapping the ring's access.
+        var ringStorage: [Int] = []
+        swap(&ringStorage, &ring)
+        defer { swap(&ringStorage, &ring) }
+        profile.automaton.withTables { tables in
+            ringStorage.withUnsafeMutableBufferPointer { ringBuffer in
+                let ring = ringBuffer.baseAddress!
+                classes.bmp.withUnsafeBufferPointer { bmpBuffer in
+                    let bmp = bmpBuffer.baseAddress!
+                    @inline(__always) func feedSymbol(_ entry: UInt32, start: Int, end: Int) {
+                        if !pending.isEmpty { resolvePending(nextIsWord: ScalarClassTable.isWord(entry), lexicons: lexicons, into: &matches) }
+                        let symbol = ScalarClassTable.payload(entry)
+                        if symbol == 0 {
+                            state = Automaton.root
+                        } else {
+                            ring[position & ringMask] = start << 1 | (lastWasWord ? 1 : 0)
+                            position &+= 1
+                            state = tables.next(state, symbol)
+                            let report = tables.report(state)
+                            if report >= 0 { found(report, tables: tables, ring: ring, position: position, end: end) }
+                        }
+                        lastWasWord = ScalarClassTable.isWord(entry)
+                    }
+                    while i < n {
+                        let scalar: UInt32
+                        let length: Int
+                        let b0 = p[i]
+                        if b0 < 0x80 {
+                            scalar = UInt32(b0); length = 1
+                        } else {
+                            switch UTF8Scalar.decode(p, i, n, final: final) {
+                            case .scalar(let s, let l): scalar = s; length = l
+                            case .needMore: return
+                            }
+                        }
+                        let entry = scalar < 0x10000 ? bmp[Int(scalar)] : classes.astralEntry(scalar)
+                        let start = base + i
+                        i += length
+                        switch ScalarClassTable.kind(entry) {
+                        case 0:
+                            feedSymbol(entry, start: start, end: base + i)
+                        case 1:
+                            if !pending.isEmpty { resolvePending(nextIsWord: false, lexicons: lexicons, into: &matches) }
+                            lastWasWord = false
+                        case 2:
+                            break
+                        default:
+                            let at = Int(ScalarClassTable.payload(entry))
+                            let count = Int(classes.expansions[at])
+                            for k in 0..<count {
+                                let element = classes.expansions[at + 1 + k]
+                                if ScalarClassTable.kind(element) == 0 {
+                                    feedSymbol(element, start: start, end: base + i)
+                                } else if ScalarClassTable.kind(element) == 1 {
+                                    if !pending.isEmpty { resolvePending(nextIsWord: false, lexicons: lexicons, into: &matches) }
+                                    lastWasWord = false
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.state = state
+        self.position = position
+        self.lastWasWord = lastWasWord
+        self.end = base + i
+        return i
+    }
+
+    @inline(never)
+    mutating func found(_ report: Int32, tables: Automaton.Tables, ring: UnsafeMutablePointer<Int>, position: Int, end: Int) {
+        var r = report
+        while r >= 0 {
+            let pattern = tables.pattern(at: r)
+            let length = Int(profile.automaton.patternLengths[Int(pattern)])
+            let packed = ring[(position - length) & ringMask]
+            pending.append(Candidate(pattern: pattern, start: packed >> 1, end: end, previousIsWord: packed & 1 != 0))
+            r = tables.nextReport(after: r)
+        }
+    }
+
+    /// The character after the pending candidates is known: check right edges and sort the
+    /// survivors into matches, exceptions, and matches that wait for exceptions.
+    @inline(never)
+    mutating func resolvePending(nextIsWord: Bool, lexicons: LexiconSet, into matches: inout [Match]) {
+        for c in pending {
+            let lo = Int(profile.entryStart[Int(c.pattern)]), hi = Int(profile.entryStart[Int(c.pattern) + 1])
+            for e in profile.entries[lo..<hi] where active[Int(e.rule)] {
+                if e.needsLeftBoundary && c.previousIsWord { continue }
+                if e.needsRightBoundary && nextIsWord { continue }
+                let resolved = Resolved(rule: e.rule, start: c.start, end: c.end, line: e.line)
+                if e.isException {
+                    exceptions.append(resolved)
+                } else if hasExceptions[Int(e.rule)] {
+                    awaiting.append(resolved)
+                } else {
+                    matches.append(Match(rule: Int(e.rule), range: c.start..<c.end, line: Int(e.line)))
+                }
+            }
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    mutating func finish(direction: Direction, lexicons: LexiconSet, into matches: inout [Match]) {
+        if !pending.isEmpty { resolvePending(nextIsWord: false, lexicons: lexicons, into: &matches) }
+        state = Automaton.root
+    }
+
+    /// Releases matches no exception can still suppress; returns the earliest offset still in
+    /// flight (a live automaton prefix, or a match not yet decided).
+    mutating func settle(final: Bool, end streamEnd: Int, into matches: inout [Match]) -> Int {
+        let liveDepth = profile.automaton.liveDepth(of: state)
+        let liveStart = final || liveDepth == 0 ? streamEnd : ring[(position - liveDepth) & ringMask] >> 1
+        if !awaiting.isEmpty {
+            let pendingStart = pending.map(\.start).min() ?? Int.max
+            var waiting: [Resolved] = []
+            for m in awaiting {
+                let suppressed = exceptions.contains { $0.rule == m.rule && $0.start <= m.start && $0.end >= m.end }
+                if suppressed { continue }
+                if !final && (m.start >= liveStart || pendingStart <= m.start) {
+                    waiting.append(m)
+                } else {
+                    matches.append(Match(rule: Int(m.rule), range: m.start..<m.end, line: Int(m.line)))
+                }
+            }
+            awaiting = waiting
+        }
+        if awaiting.isEmpty && pending.isEmpty { exceptions.removeAll(keepingCapacity: true) }
+        var settled = liveStart
+        for c in pending { settled = min(settled, c.start) }
+        for m in awaiting { settled = min(settled, m.start) }
+        return settled
+    }
+}

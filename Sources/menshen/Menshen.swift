@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `menshen`: the content-safety sidecar and its tools. Each subcommand is thin wiring over
+/// the Screening and Proxy modules.
+@main
+struct Menshen: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "menshen",
+        abstract: "门神 Menshen — a content-safety sidecar for LLM deployments.",
+        subcommands: [Check.self, LexiconCommand.self, Serve.self])
+}

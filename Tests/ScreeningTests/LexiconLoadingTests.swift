@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+@testable import Screening
+
+/// A fresh directory under the system temporary directory, removed by the caller.
+func makeTemporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "menshen-test-" + UUID().uuidString
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+func write(_ text: String, to path: String) {
+    try! FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try! text.write(toFile: path, atomically: true, encoding: .utf8)
+}
+
+@Test func everyErrorIsReportedWithFileAndLine() throws {
+    let dir = makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    write("""
+    @id: a.terms
+    @category: cat
+    @action: explode
+    @severity: high
+    term one
+    @direction: output
+    """, to: dir + "/a.txt")
+    write("""
+    @id: b.terms
+    @category: Bad Category
+    @action: block
+    @normalize: all,-colour
+    ...
+    """, to: dir + "/sub/b.txt")
+    write("""
+    rules:
+      - id: r.one
+        category: pii
+        action: mask
+        pattern: '(unclosed'
+      - id: r.two
+        category: pii
+        action: mask
+        validator: crc32
+        pattern: 'x'
+    """, to: dir + "/c.yaml")
+    write("rules: [\n  - id: x\n", to: dir + "/d.yaml")
+    write("@id: a.terms\n@category: c\n@action: flag\nduplicate id\n", to: dir + "/e.txt")
+
+    let error = #expect(throws: LexiconLoadError.self) { try LexiconSet.load(directory: dir) }
+    let messages = error?.issues.map(\.description) ?? []
+    #expect(messages.contains("\(dir)/a.txt:3: @action 'explode' must be block, mask, flag or shadow"))
+    #expect(messages.contains("\(dir)/a.txt:6: header line after the first term (move it above the terms, or escape a literal @ as \\@)"))
+    #expect(messages.contains("\(dir)/sub/b.txt:2: @category 'Bad Category' must be lower-case letters, digits, '.', '_' or '-'"))
+    #expect(messages.contains("\(dir)/sub/b.txt:4: @normalize: unknown step 'colour' (known: all, none, invisible, width, case, confusables, t2s, noise)"))
+    #expect(messages.contains { $0.hasPrefix("\(dir)/c.yaml:9: unknown validator 'crc32'") })
+    #expect(messages.contains { $0.hasPrefix("\(dir)/d.yaml:") && $0.contains("YAML syntax error") })
+    // The regex compile error and the duplicate id are found in the compile pass, after the
+    // per-file problems are fixed; here the per-file problems stop loading first.
+    #expect(messages.count >= 6)
+}
+
+@Test func compilePassErrorsNameTheLine() throws {
+    let error = #expect(throws: LexiconLoadError.self) {
+        try LexiconSet.compile(files: [
+            ("a.txt", "@id: same\n@category: c\n@action: flag\nfoo\n   \n-- --\n"),
+            ("b.yaml", "rules:\n  - id: same\n    category: c\n    action: flag\n    pattern: 'x'\n  - id: bad\n    category: c\n    action: flag\n    pattern: '(x'\n"),
+        ])
+    }
+    let messages = error?.issues.map(\.description) ?? []
+    #expect(messages.contains("a.txt:6: term '-- --' is empty after normalization (all)"))
+    #expect(messages.contains("b.yaml:2: duplicate rule id 'same' (first defined at a.txt:1)"))
+    #expect(messages.contains { $0.hasPrefix("b.yaml:6: rule 'bad': pattern does not compile: missing closing parenthesis") })
+}
+
+@Test func duplicatesAfterNormalizationWarn() throws {
+    let set = try LexiconSet.compile(files: [("a.txt", "@id: a\n@category: c\n@action: flag\n稳赚\n穩賺\n")])
+    #expect(set.warnings.map(\.description) == ["a.txt:5: '穩賺' is the same as line 4 after normalization"])
+}
+
+@Test func configMapLayoutIsFollowed() throws {
+    // Kubernetes mounts a ConfigMap as `..data -> ..2026_11_29_…` plus visible symlinks into it.
+    let dir = makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let fm = FileManager.default
+    write("@id: cm\n@category: c\n@action: block\n禁止词\n", to: dir + "/..2026_11_29_01/cm.txt")
+    try fm.createSymbolicLink(atPath: dir + "/..data", withDestinationPath: "..2026_11_29_01")
+    try fm.createSymbolicLink(atPath: dir + "/cm.txt", withDestinationPath: "..data/cm.txt")
+    let set = try LexiconSet.load(directory: dir)
+    #expect(set.rules.map(\.id) == ["cm"])
+    #expect(set.screen("有禁止词", direction: .output).decision == .block)
+}
+
+@Test func versionIsAContentHash() throws {
+    let a = try LexiconSet.compile(files: [("a.txt", "@id: a\n@category: c\n@action: flag\nfoo\n")])
+    let b = try LexiconSet.compile(files: [("a.txt", "@id: a\n@category: c\n@action: flag\nfoo\n")])
+    let c = try LexiconSet.compile(files: [("a.txt", "@id: a\n@category: c\n@action: flag\nbar\n")])
+    #expect(a.version == b.version)
+    #expect(a.version != c.version)
+    #expect(a.version.count == 12)
+}
+
+@Test func validators() {
+    #expect(Validator.cnResidentID.validate(Array("11010519491231002X".utf8)))
+    #expect(Validator.cnResidentID.validate(Array("110105 19491231 002x".utf8)))
+    #expect(!Validator.cnResidentID.validate(Array("110105194912310021".utf8)))      // check character
+    #expect(!Validator.cnResidentID.validate(Array("110105194902300027".utf8)))      // 30 February
+    #expect(!Validator.cnResidentID.validate(Array("11010519491231002".utf8)))       // length
+    #expect(Validator.luhn.validate(Array("4111 1111 1111 1111".utf8)))
+    #expect(Validator.luhn.validate(Array("6222021234567890128".utf8)) == luhnReference("6222021234567890128"))
+    #expect(!Validator.luhn.validate(Array("4111111111111112".utf8)))
+    #expect(Validator.uscc.validate(Array("91350100M000100Y43".utf8)))
+    #expect(!Validator.uscc.validate(Array("91350100M000100Y44".utf8)))
+    #expect(!Validator.uscc.validate(Array("91350100M000100Y4".utf8)))
+}
+
+/// An independent Luhn, written the textbook way.
+func luhnReference(_ s: String) -> Bool {
+    let digits = s.compactMap { $0.wholeNumberValue }
+    let sum = digits.reversed().enumerated().map { i, d in i % 2 == 1 ? (d * 2 > 9 ? d * 2 - 9 : d * 2) : d }.reduce(0, +)
+    return sum % 10 == 0
+}
