@@ -48,11 +48,7 @@ extension LexiconSet {
     /// result.maskedText    // "联系我 138****5678"
     /// ```
     public func screen(_ text: String, direction: Direction) -> ScreeningResult {
-        let bytes = Array(text.utf8)
-        let matches = scan(bytes, direction: direction)
-        let masked = Masker.apply(to: bytes, matches: matches.filter { rules[$0.rule].action == .mask }, rules: rules)
-        return ScreeningResult(decision: Decision.of(matches, rules: rules), matches: matches,
-                               maskedText: String(decoding: masked, as: UTF8.self), lexiconVersion: version)
+        screen(text, direction: direction, policy: ActionPolicy())
     }
 
     /// Every match in `bytes`, sorted by position.

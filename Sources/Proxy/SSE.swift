@@ -1,0 +1,99 @@
+/// Server-sent events, parsed per the WHATWG rules: lines end in LF, CRLF or CR; `data:` lines of
+/// one event are joined with LF; lines starting with `:` are comments; a blank line ends an
+/// event; an event can be split across reads at any byte.
+struct SSEParser: Sendable {
+    /// One event: its fields in order (so it can be written back as it came).
+    struct Event: Sendable, Equatable {
+        var fields: [(name: String, value: String)] = []
+
+        /// The joined `data` value, or nil when the event has no data field.
+        var data: String? {
+            let values = fields.filter { $0.name == "data" }.map(\.value)
+            return values.isEmpty ? nil : values.joined(separator: "\n")
+        }
+
+        static func == (a: Event, b: Event) -> Bool {
+            a.fields.map(\.name) == b.fields.map(\.name) && a.fields.map(\.value) == b.fields.map(\.value)
+        }
+
+        /// Serializes with LF line endings; a multi-line data value becomes several `data:` lines.
+        func serialized() -> [UInt8] {
+            var out: [UInt8] = []
+            for field in fields {
+                if field.name.isEmpty {                 // a comment
+                    out += Array(":\(field.value)\n".utf8)
+                } else {
+                    for line in field.value.split(separator: "\n", omittingEmptySubsequences: false) {
+                        out += Array("\(field.name): \(line)\n".utf8)
+                    }
+                }
+            }
+            out.append(UInt8(ascii: "\n"))
+            return out
+        }
+
+        static func data(_ value: String) -> Event { Event(fields: [("data", value)]) }
+    }
+
+    private var line: [UInt8] = []
+    private var current = Event()
+    private var lastWasCR = false
+    /// Bytes waiting in `line` are bounded; a line longer than this is an error (a broken or
+    /// hostile upstream must not make Menshen buffer without limit).
+    let maximumLineBytes: Int
+
+    init(maximumLineBytes: Int = 4 << 20) { self.maximumLineBytes = maximumLineBytes }
+
+    struct LineTooLong: Error {}
+
+    /// Feeds bytes; returns the events completed by them.
+    mutating func feed<C: Collection>(_ bytes: C) throws -> [Event] where C.Element == UInt8 {
+        var events: [Event] = []
+        for b in bytes {
+            if lastWasCR {
+                lastWasCR = false
+                if b == 0x0A { continue }               // CRLF: the CR ended the line
+            }
+            if b == 0x0A || b == 0x0D {
+                lastWasCR = b == 0x0D
+                if let event = endLine() { events.append(event) }
+            } else {
+                line.append(b)
+                if line.count > maximumLineBytes { throw LineTooLong() }
+            }
+        }
+        return events
+    }
+
+    /// Ends the stream: an event not terminated by a blank line is dispatched anyway (servers
+    /// that close without the final blank line still get their last event through).
+    mutating func finish() -> [Event] {
+        var events: [Event] = []
+        if !line.isEmpty, let e = endLine() { events.append(e) }
+        if !current.fields.isEmpty { events.append(current); current = Event() }
+        return events
+    }
+
+    private mutating func endLine() -> Event? {
+        defer { line.removeAll(keepingCapacity: true) }
+        if line.isEmpty {
+            guard !current.fields.isEmpty else { return nil }
+            let event = current
+            current = Event()
+            return event
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        if text.hasPrefix(":") {
+            current.fields.append(("", String(text.dropFirst())))
+            return nil
+        }
+        if let colon = text.firstIndex(of: ":") {
+            var value = text[text.index(after: colon)...]
+            if value.hasPrefix(" ") { value = value.dropFirst() }
+            current.fields.append((String(text[..<colon]), String(value)))
+        } else {
+            current.fields.append((text, ""))
+        }
+        return nil
+    }
+}

@@ -1,0 +1,96 @@
+import AsyncHTTPClient
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import Screening
+import ServiceLifecycle
+import UnixSignals
+
+/// The running sidecar: lexicons loaded, upstream client pooled, listener bound.
+///
+/// ```swift
+/// let sidecar = try Sidecar(configuration: config, logger: logger)
+/// try await sidecar.run()          // until SIGTERM / SIGINT, then drains and returns
+/// ```
+public struct Sidecar: Sendable {
+    public let configuration: SidecarConfiguration
+    public let store: SnapshotStore
+    let logger: Logger
+
+    /// Loads lexicons and checks the configuration; throws with every problem named.
+    public init(configuration: SidecarConfiguration, logger: Logger) throws {
+        let problems = configuration.validate()
+        if !problems.isEmpty { throw ConfigurationError(problems: problems) }
+        self.configuration = configuration
+        self.logger = logger
+        let lexicons = try LexiconSet.load(directory: configuration.lexicons)
+        store = SnapshotStore(Snapshot(lexicons: lexicons, policy: configuration.screening))
+    }
+
+    /// Serves until a shutdown signal (or until the task is cancelled). `onListening` gets the
+    /// bound port (useful with port 0 in tests).
+    public func run(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
+                    onListening: (@Sendable (Int) async -> Void)? = nil) async throws {
+        var services: [any Service] = []
+        var upstream = configuration.upstream ?? ""
+        if configuration.demo {
+            let demo = try await DemoUpstream.start(logger: logger)
+            upstream = demo.baseURL
+            services.append(demo.service)
+            logger.notice("DEMO upstream (scripted answers, not a model) at \(demo.baseURL)")
+        }
+        if upstream.hasSuffix("/") { upstream.removeLast() }
+        let upstreamURL = upstream
+
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60),
+                                                   concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.limits.maxUpstreamConnections)
+        clientConfiguration.timeout = .init(connect: TimeAmount(configuration.timeouts.connect), read: TimeAmount(configuration.timeouts.readIdle))
+        clientConfiguration.decompression = .disabled
+        clientConfiguration.redirectConfiguration = .disallow
+        clientConfiguration.httpVersion = .automatic
+        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
+
+        let health = HealthState()
+        let responder = SidecarResponder(store: store, client: client, upstream: upstreamURL, configuration: configuration,
+                                         health: health, logger: logger)
+        let app = Application(
+            responder: responder,
+            server: .http1AndH2C(),
+            configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: nil),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.notice("menshen listening on \(configuration.listen.host):\(port) (HTTP/1.1 and h2c), upstream \(upstreamURL), lexicons \(store.snapshot.version)")
+                await onListening?(port)
+            },
+            logger: logger)
+        services.insert(ReadinessService(health: health), at: 0)
+        services.append(app)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0, successTerminationBehavior: $0 is ReadinessService ? .ignore : .gracefullyShutdownGroup) },
+            gracefulShutdownSignals: gracefulShutdownSignals,
+            cancellationSignals: [],
+            logger: logger)
+        // In-flight streams get this long to finish after SIGTERM; then they are cancelled.
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.timeouts.drain
+        let group = ServiceGroup(configuration: groupConfiguration)
+        do {
+            try await group.run()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+}
+
+/// Turns readiness off as soon as shutdown starts, so `/readyz` answers 503 while in-flight
+/// requests drain.
+struct ReadinessService: Service {
+    let health: HealthState
+    func run() async throws {
+        try? await gracefulShutdown()
+        health.startDraining()
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Screening
+import Yams
+
+/// A configuration that cannot be used. Every message names the key (`timeouts.connect: …`).
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+}
+
+extension SidecarConfiguration {
+    /// Every key of the policy file, with what it means. `docs/configuration.md` is checked
+    /// against this list by a test, so the reference cannot drift from the code.
+    public static let keyReference: [(key: String, environment: String?, meaning: String)] = [
+        ("listen", "MENSHEN_LISTEN", "host:port the proxy listens on (HTTP/1.1 and h2c). Default 127.0.0.1:8080."),
+        ("upstream", "MENSHEN_UPSTREAM", "URL of the model server, e.g. http://127.0.0.1:8000. Required unless --demo."),
+        ("lexicons", "MENSHEN_LEXICONS", "Lexicon directory. Default ./Lexicons."),
+        ("limits.max_request_bytes", "MENSHEN_MAX_REQUEST_BYTES", "Largest request body on a screened route; larger gets 413. Default 4194304."),
+        ("limits.max_response_bytes", nil, "Largest non-streamed answer Menshen buffers to screen; larger gets 502. Default 33554432."),
+        ("limits.max_event_bytes", nil, "Largest single SSE line from the upstream. Default 4194304."),
+        ("limits.max_upstream_connections", nil, "Most upstream connections at once. Default 512."),
+        ("timeouts.connect", nil, "Connecting to the upstream (502 after). Default 5s."),
+        ("timeouts.response_head", "MENSHEN_RESPONSE_TIMEOUT", "Until the upstream's response head arrives (504 after). Default 300s."),
+        ("timeouts.read_idle", nil, "Longest silence while reading an answer. Default 120s."),
+        ("timeouts.stream_total", nil, "Longest total duration of a streamed answer. Default 1800s."),
+        ("timeouts.drain", "MENSHEN_DRAIN_TIMEOUT", "After SIGTERM, how long in-flight requests may finish. Default 30s."),
+        ("screening.input_roles", nil, "Message roles screened on input. Default system, user, assistant, tool, developer, function."),
+        ("screening.output_fields", nil, "Answer fields screened: content, reasoning_content, tool_arguments, refusal. Default all."),
+        ("screening.actions", nil, "List of {category | rule, direction?, action} overriding lexicon actions."),
+        ("screening.output_refusal", nil, "Text that replaces a blocked answer."),
+        ("screening.input_refusal", nil, "Message of the 400 error for a blocked prompt."),
+    ]
+
+    /// Reads a YAML policy file over the defaults.
+    public static func load(file path: String, over base: SidecarConfiguration = SidecarConfiguration()) throws(ConfigurationError) -> SidecarConfiguration {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigurationError(problems: ["\(path): cannot read"])
+        }
+        return try parse(yaml: text, source: path, over: base)
+    }
+
+    /// Parses YAML policy text over `base`.
+    public static func parse(yaml text: String, source: String = "config", over base: SidecarConfiguration = SidecarConfiguration()) throws(ConfigurationError) -> SidecarConfiguration {
+        var config = base
+        var problems: [String] = []
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch {
+            throw ConfigurationError(problems: ["\(source): YAML syntax error: \(error)"])
+        }
+        guard let root else { return config }
+        guard let top = root.mapping else { throw ConfigurationError(problems: ["\(source): expected a mapping at the top level"]) }
+        func problem(_ key: String, _ node: Node?, _ message: String) {
+            let line = node?.mark.map { ":\($0.line)" } ?? ""
+            problems.append("\(source)\(line): \(key): \(message)")
+        }
+        func mapping(_ node: Node, _ key: String, allowed: [String], _ body: (String, Node) -> Void) {
+            guard let m = node.mapping else { problem(key, node, "expected a mapping"); return }
+            for (k, v) in m {
+                let name = k.string ?? "?"
+                if allowed.contains(name) { body(name, v) } else { problem("\(key).\(name)", k, "unknown key (known: \(allowed.joined(separator: ", ")))") }
+            }
+        }
+        func int(_ node: Node, _ key: String) -> Int? {
+            guard let v = node.string.flatMap({ Int($0) }) else { problem(key, node, "expected an integer"); return nil }
+            return v
+        }
+        func duration(_ node: Node, _ key: String) -> Duration? {
+            guard let s = node.string, let d = parseDuration(s) else { problem(key, node, "expected a duration such as 500ms, 5s or 2m"); return nil }
+            return d
+        }
+        for (k, v) in top {
+            let key = k.string ?? "?"
+            switch key {
+            case "listen":
+                if let s = v.string, let hp = HostPort.parse(s) { config.listen = hp } else { problem(key, v, "expected host:port") }
+            case "upstream": config.upstream = v.string
+            case "lexicons": config.lexicons = v.string ?? config.lexicons
+            case "limits":
+                mapping(v, key, allowed: ["max_request_bytes", "max_response_bytes", "max_event_bytes", "max_upstream_connections"]) { name, node in
+                    guard let n = int(node, "limits.\(name)") else { return }
+                    switch name {
+                    case "max_request_bytes": config.limits.maxRequestBytes = n
+                    case "max_response_bytes": config.limits.maxResponseBytes = n
+                    case "max_event_bytes": config.limits.maxEventBytes = n
+                    default: config.limits.maxUpstreamConnections = n
+                    }
+                }
+            case "timeouts":
+                mapping(v, key, allowed: ["connect", "response_head", "read_idle", "stream_total", "drain"]) { name, node in
+                    guard let d = duration(node, "timeouts.\(name)") else { return }
+                    switch name {
+                    case "connect": config.timeouts.connect = d
+                    case "response_head": config.timeouts.responseHead = d
+                    case "read_idle": config.timeouts.readIdle = d
+                    case "stream_total": config.timeouts.streamTotal = d
+                    default: config.timeouts.drain = d
+                    }
+                }
+            case "screening":
+                mapping(v, key, allowed: ["input_roles", "output_fields", "actions", "output_refusal", "input_refusal"]) { name, node in
+                    let full = "screening.\(name)"
+                    switch name {
+                    case "input_roles":
+                        guard let list = node.sequence?.compactMap(\.string) else { problem(full, node, "expected a list of roles"); return }
+                        config.screening.inputRoles = Set(list)
+                    case "output_fields":
+                        guard let list = node.sequence?.compactMap(\.string) else { problem(full, node, "expected a list of fields"); return }
+                        var fields = Set<OutputField>()
+                        for f in list {
+                            if let field = OutputField(rawValue: f) { fields.insert(field) } else {
+                                problem(full, node, "unknown field '\(f)' (known: \(OutputField.allCases.map(\.rawValue).joined(separator: ", ")))")
+                            }
+                        }
+                        config.screening.outputFields = fields
+                    case "actions":
+                        guard let list = node.sequence else { problem(full, node, "expected a list of overrides"); return }
+                        var overrides: [ActionPolicy.Override] = []
+                        for (i, item) in list.enumerated() {
+                            let at = "\(full)[\(i)]"
+                            guard let action = item["action"]?.string.flatMap(Action.init(rawValue:)) else {
+                                problem(at + ".action", item, "required: block, mask, flag or shadow"); continue
+                            }
+                            var o = ActionPolicy.Override(action: action)
+                            o.category = item["category"]?.string
+                            o.rule = item["rule"]?.string
+                            if o.category == nil && o.rule == nil { problem(at, item, "needs 'category' or 'rule'"); continue }
+                            if let d = item["direction"]?.string {
+                                if d == "both" { o.direction = nil } else if let dir = Direction(rawValue: d) { o.direction = dir } else {
+                                    problem(at + ".direction", item, "must be input, output or both"); continue
+                                }
+                            }
+                            for (key, _) in item.mapping ?? [:] where !["action", "category", "rule", "direction"].contains(key.string ?? "") {
+                                problem("\(at).\(key.string ?? "?")", key, "unknown key (known: category, rule, direction, action)")
+                            }
+                            overrides.append(o)
+                        }
+                        config.screening.actions = ActionPolicy(overrides: overrides)
+                    case "output_refusal":
+                        if let s = node.string, !s.isEmpty { config.screening.outputRefusal = s } else { problem(full, node, "expected text") }
+                    default:
+                        if let s = node.string, !s.isEmpty { config.screening.inputRefusal = s } else { problem(full, node, "expected text") }
+                    }
+                }
+            default:
+                problem(key, k, "unknown key (known: listen, upstream, lexicons, limits, timeouts, screening)")
+            }
+        }
+        if !problems.isEmpty { throw ConfigurationError(problems: problems) }
+        return config
+    }
+
+    /// Applies `MENSHEN_*` environment variables.
+    public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
+        var problems: [String] = []
+        if let v = environment["MENSHEN_LISTEN"] {
+            if let hp = HostPort.parse(v) { listen = hp } else { problems.append("MENSHEN_LISTEN: '\(v)' is not host:port") }
+        }
+        if let v = environment["MENSHEN_UPSTREAM"] { upstream = v }
+        if let v = environment["MENSHEN_LEXICONS"] { lexicons = v }
+        if let v = environment["MENSHEN_MAX_REQUEST_BYTES"] {
+            if let n = Int(v) { limits.maxRequestBytes = n } else { problems.append("MENSHEN_MAX_REQUEST_BYTES: '\(v)' is not an integer") }
+        }
+        if let v = environment["MENSHEN_RESPONSE_TIMEOUT"] {
+            if let d = parseDuration(v) { timeouts.responseHead = d } else { problems.append("MENSHEN_RESPONSE_TIMEOUT: '\(v)' is not a duration") }
+        }
+        if let v = environment["MENSHEN_DRAIN_TIMEOUT"] {
+            if let d = parseDuration(v) { timeouts.drain = d } else { problems.append("MENSHEN_DRAIN_TIMEOUT: '\(v)' is not a duration") }
+        }
+        if !problems.isEmpty { throw ConfigurationError(problems: problems) }
+    }
+}
+
+/// `500ms`, `5s`, `2m`, `1h`, or a bare number of seconds.
+func parseDuration(_ text: String) -> Duration? {
+    let t = text.trimmingCharacters(in: .whitespaces)
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+    for (suffix, scale) in units where t.hasSuffix(suffix) {
+        guard let n = Double(t.dropLast(suffix.count)), n >= 0 else { return nil }
+        return .milliseconds(Int64(n * scale * 1000))
+    }
+    guard let n = Double(t), n >= 0 else { return nil }
+    return .milliseconds(Int64(n * 1000))
+}

@@ -1,0 +1,109 @@
+import Screening
+
+/// Everything `menshen serve` needs, validated once at start-up.
+///
+/// Sources, weakest first: built-in defaults, the YAML policy file (`--config`), `MENSHEN_*`
+/// environment variables (for containers), command-line flags. See `docs/configuration.md`.
+public struct SidecarConfiguration: Sendable, Equatable {
+    /// Where the proxy listens (HTTP/1.1 and h2c on one port).
+    public var listen = HostPort(host: "127.0.0.1", port: 8080)
+    /// The model server, e.g. `http://127.0.0.1:8000`. Required unless `demo` is on.
+    public var upstream: String?
+    /// The lexicon directory.
+    public var lexicons = "Lexicons"
+    /// Start the built-in scripted demo upstream and proxy to it.
+    public var demo = false
+    public var limits = Limits()
+    public var timeouts = Timeouts()
+    public var screening = ScreeningPolicy()
+
+    public init() {}
+
+    /// A `host:port` pair.
+    public struct HostPort: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) { self.host = host; self.port = port }
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+        /// Parses `host:port`, `[v6]:port` or `:port`.
+        public static func parse(_ text: String) -> HostPort? {
+            var host: Substring, portText: Substring
+            if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+                host = text[text.index(after: text.startIndex)..<close]
+                let rest = text[text.index(after: close)...]
+                guard rest.hasPrefix(":") else { return nil }
+                portText = rest.dropFirst()
+            } else {
+                guard let colon = text.lastIndex(of: ":") else { return nil }
+                host = text[..<colon]
+                portText = text[text.index(after: colon)...]
+            }
+            guard let port = Int(portText), (0...65535).contains(port) else { return nil }
+            if host.isEmpty { host = "0.0.0.0" }
+            return HostPort(host: String(host), port: port)
+        }
+    }
+
+    /// Size limits, so no request or answer makes Menshen buffer without bound.
+    public struct Limits: Sendable, Equatable {
+        /// Largest request body on a screened route (bytes); larger gets 413.
+        public var maxRequestBytes = 4 << 20
+        /// Largest non-streamed answer body (bytes) Menshen buffers to screen; larger gets 502.
+        public var maxResponseBytes = 32 << 20
+        /// Largest single SSE line from the upstream.
+        public var maxEventBytes = 4 << 20
+        /// Most connections to the upstream at once (each streamed answer holds one).
+        public var maxUpstreamConnections = 512
+    }
+
+    /// Timeouts towards the upstream and for shutdown.
+    public struct Timeouts: Sendable, Equatable {
+        /// Connecting to the upstream.
+        public var connect: Duration = .seconds(5)
+        /// Until the upstream's response head arrives (a model may queue the request).
+        public var responseHead: Duration = .seconds(300)
+        /// Longest silence between two reads of an answer body.
+        public var readIdle: Duration = .seconds(120)
+        /// Longest total duration of one streamed answer.
+        public var streamTotal: Duration = .seconds(1800)
+        /// After SIGTERM: how long in-flight requests may take to finish.
+        public var drain: Duration = .seconds(30)
+    }
+
+    /// What is screened and what happens.
+    public struct ScreeningPolicy: Sendable, Equatable {
+        /// Message roles whose content is screened on input. Tool results are where indirect
+        /// prompt injection arrives, so `tool` is on by default.
+        public var inputRoles: Set<String> = ["system", "user", "assistant", "tool", "developer", "function"]
+        /// Answer fields screened on output.
+        public var outputFields: Set<OutputField> = Set(OutputField.allCases)
+        /// Overrides of rule actions per category / rule and direction.
+        public var actions = ActionPolicy()
+        /// The text that replaces a blocked answer.
+        public var outputRefusal = "抱歉，该回答包含不符合内容安全要求的信息，已被拦截。Sorry, this answer was withheld by the content filter."
+        /// The message of the 400 error for a blocked prompt.
+        public var inputRefusal = "The prompt was blocked by the content filter (Menshen)."
+    }
+
+    /// Answer fields Menshen can screen.
+    public enum OutputField: String, Sendable, CaseIterable, Hashable {
+        case content
+        case reasoningContent = "reasoning_content"
+        case toolArguments = "tool_arguments"
+        case refusal
+    }
+
+    /// Checks cross-field rules; returns problems naming the key.
+    public func validate() -> [String] {
+        var problems: [String] = []
+        if upstream == nil && !demo { problems.append("upstream: required (or run with --demo)") }
+        if let upstream, !(upstream.hasPrefix("http://") || upstream.hasPrefix("https://")) {
+            problems.append("upstream: '\(upstream)' must start with http:// or https://")
+        }
+        if limits.maxRequestBytes < 1024 { problems.append("limits.max_request_bytes: must be at least 1024") }
+        if limits.maxResponseBytes < 1024 { problems.append("limits.max_response_bytes: must be at least 1024") }
+        if limits.maxUpstreamConnections < 1 { problems.append("limits.max_upstream_connections: must be at least 1") }
+        return problems
+    }
+}

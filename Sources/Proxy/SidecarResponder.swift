@@ -1,0 +1,324 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import Screening
+
+/// The sidecar's request handling. The main flow, for a chat completion:
+/// screen the prompt → forward it → screen the answer (streamed or not) → deliver.
+/// Every other path passes through untouched.
+struct SidecarResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    let store: SnapshotStore
+    let client: HTTPClient
+    let upstream: String
+    let configuration: SidecarConfiguration
+    let health: HealthState
+    let logger: Logger
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let requestID = request.headers[.menshenRequestID].flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 } ?? UUID().uuidString.lowercased()
+        let path = request.uri.path
+        do {
+            switch (request.method, path) {
+            case (.get, "/healthz"):
+                return json(["status": "ok"], requestID: requestID)
+            case (.get, "/readyz"):
+                let ready = health.isReady
+                return json(["status": ready ? "ready" : "draining", "lexicon_version": store.snapshot.version],
+                            status: ready ? .ok : .serviceUnavailable, requestID: requestID)
+            case (.post, "/v1/moderations"):
+                return try await moderations(request, requestID: requestID)
+            case (.post, "/v1/screen"):
+                return try await screen(request, requestID: requestID)
+            default:
+                if request.method == .post, let route = ScreenedRoute(path: path) {
+                    return try await screenedCompletion(request, route: route, requestID: requestID)
+                }
+                return try await passThrough(request, requestID: requestID)
+            }
+        } catch let error as OpenAIError {
+            return error.response(requestID: requestID)
+        }
+    }
+
+    // MARK: The main flow
+
+    private func screenedCompletion(_ request: Request, route: ScreenedRoute, requestID: String) async throws -> Response {
+        let snapshot = store.snapshot                 // kept to the end of this request and its stream
+        // 1. Read and screen the prompt.
+        let body = try await collectBody(request)
+        let input: InputOutcome
+        do {
+            input = try PayloadScreening.screenInput(body, route: route, snapshot: snapshot)
+        } catch PayloadError.invalidUTF8 {
+            throw OpenAIError.badRequest("request body is not valid UTF-8", code: "invalid_utf8")
+        } catch PayloadError.notJSON(let message) {
+            throw OpenAIError.badRequest(message, code: "invalid_json")
+        }
+        if input.decision == .block {
+            var error = OpenAIError(status: .badRequest, message: snapshot.policy.inputRefusal, type: "invalid_request_error", code: "content_filter")
+            error.details["content_filter_result"] = JSONFragment(ContentFilterDetails.object(
+                for: input.matches, lexicons: snapshot.lexicons, policy: snapshot.actions, direction: .input))
+            error.details["lexicon_version"] = JSONFragment(snapshot.version)
+            logger.debug("prompt blocked", metadata: ["request_id": "\(requestID)"])
+            return error.response(requestID: requestID, extraHeaders: menshenHeaders(snapshot, decision: .block))
+        }
+        // 2. Forward it.
+        let upstreamResponse = try await forward(request, body: ByteBuffer(data: input.forwardBody), requestID: requestID)
+        // 3. Screen the answer.
+        let isEventStream = upstreamResponse.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
+        if isEventStream && upstreamResponse.status == .ok {
+            return streamedAnswer(upstreamResponse, route: route, snapshot: snapshot, inputDecision: input.decision, requestID: requestID)
+        }
+        return try await bufferedAnswer(upstreamResponse, route: route, snapshot: snapshot, inputDecision: input.decision, requestID: requestID)
+    }
+
+    /// A non-streamed answer: buffered (bounded), screened whole, delivered.
+    private func bufferedAnswer(_ response: HTTPClientResponse, route: ScreenedRoute, snapshot: Snapshot, inputDecision: Decision,
+                                requestID: String) async throws -> Response {
+        let limit = configuration.limits.maxResponseBytes
+        var buffer: ByteBuffer
+        do {
+            buffer = try await response.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw OpenAIError.badGateway("upstream answer exceeds \(limit) bytes")
+        } catch {
+            throw upstreamError(error)
+        }
+        let data = Data(buffer.readableBytesView)
+        guard response.status == .ok else {
+            return Response(status: .init(code: Int(response.status.code)), headers: responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: false),
+                            body: .init(byteBuffer: ByteBuffer(data: data)))
+        }
+        let screened = PayloadScreening.screenOutput(data, route: route, snapshot: snapshot)
+        var headers = responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: screened.body != data)
+        headers[.menshenDecision] = max(inputDecision, screened.decision).rawValue
+        buffer = ByteBuffer(data: screened.body)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
+    }
+
+    /// A streamed answer: each upstream event re-emitted with only its settled text.
+    private func streamedAnswer(_ response: HTTPClientResponse, route: ScreenedRoute, snapshot: Snapshot, inputDecision: Decision,
+                                requestID: String) -> Response {
+        var headers = responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: true)
+        headers[.contentType] = "text/event-stream; charset=utf-8"
+        headers[.cacheControl] = "no-cache"
+        let upstreamBody = response.body
+        let limits = configuration.limits
+        let streamTotal = configuration.timeouts.streamTotal
+        let logger = self.logger
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            var screener = StreamScreener(snapshot: snapshot, route: route)
+            var parser = SSEParser(maximumLineBytes: limits.maxEventBytes)
+            let deadline = ContinuousClock.now + streamTotal
+            func send(_ events: [SSEParser.Event], _ writer: inout any ResponseBodyWriter) async throws {
+                guard !events.isEmpty else { return }
+                var out = ByteBuffer()
+                for e in events { out.writeBytes(e.serialized()) }
+                try await writer.write(out)
+            }
+            var upstreamFailure: String?
+            do {
+                // Leaving this loop early (block, client gone) drops the body iterator, which
+                // cancels the upstream request so the model stops generating.
+                reading: for try await chunk in upstreamBody {
+                    if ContinuousClock.now > deadline { upstreamFailure = "answer exceeded the stream time limit"; break }
+                    for event in try parser.feed(chunk.readableBytesView) {
+                        let output = screener.process(event)
+                        try await send(output.events, &writer)
+                        if output.stop { break reading }
+                    }
+                }
+            } catch is SSEParser.LineTooLong {
+                upstreamFailure = "upstream event exceeds \(limits.maxEventBytes) bytes"
+            } catch let error where !(error is CancellationError) && screener.state == .streaming {
+                // Either the upstream failed mid-stream or the client left; if the client left,
+                // the next write fails too and ends this closure.
+                upstreamFailure = "upstream connection failed: \(type(of: error))"
+                logger.debug("upstream stream error", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+            }
+            if screener.state == .streaming {
+                for event in parser.finish() {
+                    let output = screener.process(event)
+                    try await send(output.events, &writer)
+                }
+                try await send(screener.finish().events, &writer)
+            }
+            if let upstreamFailure, screener.state != .blocked {
+                let error = OpenAIError(status: .badGateway, message: upstreamFailure, type: "upstream_error", code: "upstream_stream_error")
+                let data = try JSONSerialization.data(withJSONObject: error.jsonObject, options: [.sortedKeys])
+                try await send([.data(String(decoding: data, as: UTF8.self)), .data("[DONE]")], &writer)
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    // MARK: Screening without a model
+
+    /// `POST /v1/moderations`, OpenAI-compatible: `input` string or array.
+    private func moderations(_ request: Request, requestID: String) async throws -> Response {
+        let snapshot = store.snapshot
+        let object = try parse(try await collectBody(request))
+        let inputs: [String]
+        if let s = object["input"] as? String { inputs = [s] }
+        else if let a = object["input"] as? [Any] { inputs = a.compactMap { $0 as? String ?? (($0 as? [String: Any])?["text"] as? String) } }
+        else { throw OpenAIError.badRequest("'input' must be a string or an array of strings", code: "invalid_input") }
+        let categories = Set(snapshot.lexicons.rules.map(\.category)).sorted()
+        let results: [[String: Any]] = inputs.map { text in
+            let r = snapshot.lexicons.screen(text, direction: .input, policy: snapshot.actions)
+            let hit = Set(r.matches.filter { snapshot.actions.action(for: snapshot.lexicons.rules[$0.rule], direction: .input) != .shadow }
+                .map { snapshot.lexicons.rules[$0.rule].category })
+            return ["flagged": !hit.isEmpty,
+                    "categories": Dictionary(uniqueKeysWithValues: categories.map { ($0, hit.contains($0)) }),
+                    "category_scores": Dictionary(uniqueKeysWithValues: categories.map { ($0, hit.contains($0) ? 1.0 : 0.0) })]
+        }
+        return json(["id": "modr-\(requestID)", "model": "menshen-lexicon-\(snapshot.version)", "results": results], requestID: requestID)
+    }
+
+    /// `POST /v1/screen`: `{"text": …, "direction": "input"|"output"}` → Menshen's own report.
+    private func screen(_ request: Request, requestID: String) async throws -> Response {
+        let snapshot = store.snapshot
+        let object = try parse(try await collectBody(request))
+        guard let text = object["text"] as? String else { throw OpenAIError.badRequest("'text' is required", code: "invalid_input") }
+        let direction = (object["direction"] as? String).flatMap(Direction.init(rawValue:)) ?? .input
+        if let d = object["direction"] as? String, Direction(rawValue: d) == nil {
+            throw OpenAIError.badRequest("'direction' must be input or output", code: "invalid_input")
+        }
+        let result = snapshot.lexicons.screen(text, direction: direction, policy: snapshot.actions)
+        let report = ScreeningReport(result: result, text: text, direction: direction, lexicons: snapshot.lexicons)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var headers = menshenHeaders(snapshot, decision: result.decision)
+        headers[.contentType] = "application/json"
+        headers[.menshenRequestID] = requestID
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(report))))
+    }
+
+    // MARK: Pass-through
+
+    private func passThrough(_ request: Request, requestID: String) async throws -> Response {
+        var upstreamRequest = HTTPClientRequest(url: upstream + request.uri.description)
+        upstreamRequest.method = HTTPMethod(rawValue: request.method.rawValue)
+        upstreamRequest.headers = forwardHeaders(request.headers, requestID: requestID)
+        if request.method != .get && request.method != .head {
+            let length = request.headers[.contentLength].flatMap(Int.init)
+            upstreamRequest.body = .stream(request.body, length: length.map { .known(Int64($0)) } ?? .unknown)
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(upstreamRequest, timeout: TimeAmount(configuration.timeouts.responseHead))
+        } catch {
+            throw upstreamError(error)
+        }
+        var headers = responseHeaders(response.headers, requestID: requestID, snapshot: nil, bodyChanged: false)
+        if let length = response.headers.first(name: "content-length") { headers[.contentLength] = length }
+        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(asyncSequence: response.body))
+    }
+
+    // MARK: Helpers
+
+    private func collectBody(_ request: Request) async throws -> Data {
+        let limit = configuration.limits.maxRequestBytes
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw OpenAIError.tooLarge(limit: limit)      // refuse before reading a byte of it
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Data(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw OpenAIError.tooLarge(limit: limit)
+        }
+    }
+
+    private func parse(_ body: Data) throws -> [String: Any] {
+        do { return try PayloadScreening.parseObject(body) } catch PayloadError.invalidUTF8 {
+            throw OpenAIError.badRequest("request body is not valid UTF-8", code: "invalid_utf8")
+        } catch PayloadError.notJSON(let message) {
+            throw OpenAIError.badRequest(message, code: "invalid_json")
+        }
+    }
+
+    private func forward(_ request: Request, body: ByteBuffer, requestID: String) async throws -> HTTPClientResponse {
+        var upstreamRequest = HTTPClientRequest(url: upstream + request.uri.description)
+        upstreamRequest.method = .POST
+        upstreamRequest.headers = forwardHeaders(request.headers, requestID: requestID)
+        upstreamRequest.headers.replaceOrAdd(name: "content-type", value: "application/json")
+        upstreamRequest.headers.replaceOrAdd(name: "content-length", value: "\(body.readableBytes)")
+        upstreamRequest.body = .bytes(body)
+        do {
+            return try await client.execute(upstreamRequest, timeout: TimeAmount(configuration.timeouts.responseHead))
+        } catch {
+            throw upstreamError(error)
+        }
+    }
+
+    /// Maps a client error to what the caller is told: 504 for timeouts, 502 otherwise.
+    private func upstreamError(_ error: any Error) -> OpenAIError {
+        if let e = error as? HTTPClientError, e == .deadlineExceeded || e == .readTimeout {
+            return .gatewayTimeout("the model server did not answer in time")
+        }
+        if error is CancellationError { return .gatewayTimeout("request cancelled") }
+        return .badGateway("the model server cannot be reached")
+    }
+
+    /// RFC 9110 §7.6.1: connection-specific headers are not forwarded, nor the ones `Connection` names.
+    static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+                                        "upgrade", "proxy-authenticate", "proxy-authorization", "host", "content-length"]
+
+    private func forwardHeaders(_ fields: HTTPFields, requestID: String) -> HTTPHeaders {
+        let named = Set(fields[values: .connection].flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } })
+        var headers = HTTPHeaders()
+        for field in fields {
+            let name = field.name.canonicalName
+            if Self.hopByHop.contains(name) || named.contains(name) || name == "x-request-id" { continue }
+            headers.add(name: field.name.rawName, value: field.value)
+        }
+        headers.add(name: "x-request-id", value: requestID)
+        return headers
+    }
+
+    private func responseHeaders(_ upstream: HTTPHeaders, requestID: String, snapshot: Snapshot?, bodyChanged: Bool) -> HTTPFields {
+        let named = Set(upstream["connection"].flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } })
+        var fields = HTTPFields()
+        for (name, value) in upstream {
+            let lower = name.lowercased()
+            if Self.hopByHop.contains(lower) || named.contains(lower) || lower == "x-request-id" { continue }
+            if bodyChanged && (lower == "content-encoding" || lower == "etag") { continue }
+            if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) }
+        }
+        fields[.menshenRequestID] = requestID
+        if let snapshot { fields[.menshenLexiconVersion] = snapshot.version }
+        return fields
+    }
+
+    private func menshenHeaders(_ snapshot: Snapshot, decision: Decision) -> HTTPFields {
+        [.menshenLexiconVersion: snapshot.version, .menshenDecision: decision.rawValue]
+    }
+
+    private func json(_ object: [String: Any], status: HTTPResponse.Status = .ok, requestID: String) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json", .menshenRequestID: requestID],
+                        body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+}
+
+/// Readiness, flipped off when shutdown starts so load balancers stop sending traffic.
+final class HealthState: Sendable {
+    private let draining = NIOLockedValueBox(false)
+    var isReady: Bool { !draining.withLockedValue { $0 } }
+    func startDraining() { draining.withLockedValue { $0 = true } }
+}
+
+import NIOConcurrencyHelpers
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

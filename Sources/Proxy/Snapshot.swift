@@ -1,0 +1,32 @@
+import NIOConcurrencyHelpers
+import Screening
+
+/// One immutable, complete set of what screening needs: compiled lexicons and the policy.
+/// Every request takes the current snapshot when it starts and keeps it to its end, so a
+/// reload never changes the rules under a request or a stream.
+public final class Snapshot: Sendable {
+    public let lexicons: LexiconSet
+    public let policy: SidecarConfiguration.ScreeningPolicy
+
+    public init(lexicons: LexiconSet, policy: SidecarConfiguration.ScreeningPolicy) {
+        self.lexicons = lexicons
+        self.policy = policy
+    }
+
+    /// The lexicon version, as shown in headers, audit events and metrics.
+    public var version: String { lexicons.version }
+    public var actions: ActionPolicy { policy.actions }
+}
+
+/// Holds the current snapshot; swapping is atomic, readers never block each other for long.
+public final class SnapshotStore: Sendable {
+    private let current: NIOLockedValueBox<Snapshot>
+
+    public init(_ snapshot: Snapshot) { current = NIOLockedValueBox(snapshot) }
+
+    /// The snapshot a new request should use.
+    public var snapshot: Snapshot { current.withLockedValue { $0 } }
+
+    /// Installs a new snapshot; requests already running keep theirs.
+    public func replace(with snapshot: Snapshot) { current.withLockedValue { $0 = snapshot } }
+}

@@ -1,0 +1,292 @@
+import Foundation
+import Screening
+
+/// Screens one streamed answer (SSE chunks of an OpenAI-compatible API).
+///
+/// Each choice's text fields (content, reasoning_content, each tool call's arguments, refusal)
+/// get their own stream scanner. Every upstream event is re-emitted with only the *settled*
+/// part of its text — text no lexicon term or regex can still extend into — with masks applied;
+/// the rest waits for the next event. A block stops the stream: what was clean before the
+/// blocked text is delivered, then a `finish_reason: "content_filter"` event and `[DONE]`.
+///
+/// State: `.streaming` → (`.blocked` | `.finished`). Events after a terminal state are ignored.
+struct StreamScreener {
+    enum State: Equatable { case streaming, blocked, finished }
+
+    /// What the proxy does after an event.
+    struct Output {
+        /// Events to send to the client, in order.
+        var events: [SSEParser.Event] = []
+        /// Stop reading the upstream (blocked): the caller cancels the upstream request.
+        var stop = false
+    }
+
+    struct FieldKey: Hashable {
+        let choice: Int
+        let field: SidecarConfiguration.OutputField
+        let tool: Int
+    }
+
+    /// The scanner and the not-yet-released bytes of one text field.
+    struct FieldStream {
+        var scanner: StreamScanner
+        /// Bytes fed but not released, starting at stream offset `base`.
+        var held: [UInt8] = []
+        var base = 0
+        var masks: [Match] = []
+        var blockAt: Int?
+    }
+
+    let snapshot: Snapshot
+    let route: ScreenedRoute
+    private(set) var state: State = .streaming
+    private var fields: [FieldKey: FieldStream] = [:]
+    private var finishedChoices: Set<Int> = []
+    private var seenChoices: Set<Int> = []
+    /// Every match found, with its field, for audit and headers.
+    private(set) var matches: [(location: String, match: Match)] = []
+    /// Template fields (`id`, `model`, `created`, `object`) of the last chunk, for the final event.
+    private var template: [String: Any] = [:]
+    /// Bytes held back right now, summed over fields (for metrics).
+    var heldBytes: Int { fields.values.reduce(0) { $0 + $1.held.count } }
+
+    init(snapshot: Snapshot, route: ScreenedRoute) {
+        self.snapshot = snapshot
+        self.route = route
+    }
+
+    /// The strongest decision so far.
+    var decision: Decision {
+        snapshot.actions.decision(for: matches.map(\.match), lexicons: snapshot.lexicons, direction: .output)
+    }
+
+    // MARK: Events
+
+    mutating func process(_ event: SSEParser.Event) -> Output {
+        guard state == .streaming else { return Output() }
+        guard let data = event.data else { return Output(events: [event]) }          // comments, retry: …
+        if data.trimmingCharacters(in: .whitespaces) == "[DONE]" {
+            var out = flushAll()
+            if state == .streaming { state = .finished; out.events.append(event) }
+            return out
+        }
+        guard let json = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any],
+              let choices = json["choices"] as? [Any] else {
+            return Output(events: [event])        // not a chunk Menshen understands (an error object): pass it on
+        }
+        for key in ["id", "object", "created", "model", "system_fingerprint"] { if let v = json[key] { template[key] = v } }
+
+        var newChoices: [Any] = []
+        var blockedChoice: Int?
+        var anythingToSend = json.keys.contains { !["id", "object", "created", "model", "system_fingerprint", "choices"].contains($0) && !(json[$0] is NSNull) }
+        for item in choices {
+            guard var choice = item as? [String: Any] else { newChoices.append(item); continue }
+            let index = choice["index"] as? Int ?? 0
+            seenChoices.insert(index)
+            let finishReason = choice["finish_reason"] as? String
+            var releasedAny = false
+            switch route {
+            case .chatCompletions:
+                var delta = choice["delta"] as? [String: Any] ?? [:]
+                for (name, field) in [("content", SidecarConfiguration.OutputField.content),
+                                      ("reasoning_content", .reasoningContent), ("refusal", .refusal)] {
+                    guard let text = delta[name] as? String else { continue }
+                    let released = feed(FieldKey(choice: index, field: field, tool: 0), text, final: false)
+                    if released.blocked { blockedChoice = index }
+                    if released.text.isEmpty && !text.isEmpty { delta.removeValue(forKey: name) } else { delta[name] = released.text; releasedAny = true }
+                }
+                if let calls = delta["tool_calls"] as? [Any] {
+                    delta["tool_calls"] = calls.map { call -> Any in
+                        guard var c = call as? [String: Any], var f = c["function"] as? [String: Any], let arguments = f["arguments"] as? String else { return call }
+                        let tool = c["index"] as? Int ?? 0
+                        let released = feed(FieldKey(choice: index, field: .toolArguments, tool: tool), arguments, final: false)
+                        if released.blocked { blockedChoice = index }
+                        f["arguments"] = released.text
+                        c["function"] = f
+                        return c
+                    }
+                    releasedAny = true
+                }
+                if delta.keys.contains(where: { !["content", "reasoning_content", "refusal"].contains($0) }) { releasedAny = true }
+                if finishReason != nil && blockedChoice == nil {
+                    // The choice ends: everything it still holds is decided now, before the finish.
+                    let tail = flush(choice: index)
+                    if tail.blocked { blockedChoice = index }
+                    Self.append(tail.texts, to: &delta)
+                    finishedChoices.insert(index)
+                }
+                choice["delta"] = delta
+            case .completions:
+                if let text = choice["text"] as? String {
+                    let released = feed(FieldKey(choice: index, field: .content, tool: 0), text, final: false)
+                    if released.blocked { blockedChoice = index }
+                    choice["text"] = released.text
+                    releasedAny = releasedAny || !released.text.isEmpty
+                }
+                if finishReason != nil && blockedChoice == nil {
+                    let tail = flush(choice: index)
+                    if tail.blocked { blockedChoice = index }
+                    choice["text"] = (choice["text"] as? String ?? "") + tail.texts.map(\.1).joined()
+                    finishedChoices.insert(index)
+                }
+            }
+            if blockedChoice == index {
+                choice["finish_reason"] = NSNull()
+                finishedChoices.remove(index)
+            }
+            if finishReason != nil || releasedAny { anythingToSend = true }
+            newChoices.append(choice)
+        }
+
+        var out = Output()
+        if anythingToSend || blockedChoice != nil {
+            var rewritten = json
+            rewritten["choices"] = newChoices
+            out.events.append(Self.event(rewritten, like: event))
+        }
+        if blockedChoice != nil {
+            out.events.append(contentsOf: blockEvents())
+            out.stop = true
+        }
+        return out
+    }
+
+    /// The upstream ended (or failed) without `[DONE]`: decide and release what is held.
+    mutating func finish() -> Output {
+        guard state == .streaming else { return Output() }
+        let out = flushAll()
+        if state == .streaming { state = .finished }
+        return out
+    }
+
+    // MARK: Fields
+
+    private mutating func feed(_ key: FieldKey, _ text: String, final: Bool) -> (text: String, blocked: Bool) {
+        guard snapshot.policy.outputFields.contains(key.field) else { return (text, false) }
+        var final = final
+        if finishedChoices.contains(key.choice) {
+            // Text after the choice's finish (unusual): screened on its own, whole.
+            fields[key] = nil
+            final = true
+        }
+        var stream = fields[key] ?? FieldStream(scanner: StreamScanner(lexicons: snapshot.lexicons, direction: .output))
+        let bytes = Array(text.utf8)
+        stream.held += bytes
+        let progress = final ? stream.scanner.finish() : stream.scanner.feed(bytes)
+        let released = release(&stream, progress: progress, key: key, final: final)
+        fields[key] = stream
+        return released
+    }
+
+    private mutating func release(_ stream: inout FieldStream, progress: ScanProgress, key: FieldKey, final: Bool) -> (text: String, blocked: Bool) {
+        let lexicons = snapshot.lexicons
+        for m in progress.matches {
+            matches.append((Self.location(key), m))
+            switch snapshot.actions.action(for: lexicons.rules[m.rule], direction: .output) {
+            case .block: stream.blockAt = min(stream.blockAt ?? .max, m.range.lowerBound)
+            case .mask: stream.masks.append(m)
+            case .flag, .shadow: break
+            }
+        }
+        var releaseTo = final ? stream.base + stream.held.count : progress.settled
+        if let b = stream.blockAt { releaseTo = min(releaseTo, b) }
+        // A masked value is released whole or not at all.
+        for m in stream.masks where m.range.lowerBound < releaseTo && m.range.upperBound > releaseTo {
+            releaseTo = m.range.lowerBound
+        }
+        releaseTo = max(releaseTo, stream.base)
+        let count = releaseTo - stream.base
+        let chunk = Array(stream.held[0..<count])
+        let inside = stream.masks.filter { $0.range.upperBound <= releaseTo }
+        let out = Masker.apply(to: chunk, matches: inside, rules: lexicons.rules, offset: stream.base)
+        stream.masks.removeAll { $0.range.upperBound <= releaseTo }
+        stream.held.removeFirst(count)
+        stream.base = releaseTo
+        return (String(decoding: out, as: UTF8.self), stream.blockAt != nil)
+    }
+
+    private mutating func flush(choice: Int) -> (texts: [(FieldKey, String)], blocked: Bool) {
+        var texts: [(FieldKey, String)] = []
+        var blocked = false
+        for key in fields.keys.sorted(by: { ($0.field.rawValue, $0.tool) < ($1.field.rawValue, $1.tool) }) where key.choice == choice {
+            let r = feed(key, "", final: true)
+            if r.blocked { blocked = true }
+            texts.append((key, r.text))
+        }
+        return (texts, blocked)
+    }
+
+    /// Finishes every open choice; emits what they held as one event per choice.
+    private mutating func flushAll() -> Output {
+        var out = Output()
+        for choice in seenChoices.sorted() where !finishedChoices.contains(choice) {
+            let tail = flush(choice: choice)
+            if tail.blocked {
+                out.events.append(contentsOf: blockEvents())
+                out.stop = true
+                return out
+            }
+            finishedChoices.insert(choice)
+            let texts = tail.texts.filter { !$0.1.isEmpty }
+            guard !texts.isEmpty else { continue }
+            var chunk = template
+            switch route {
+            case .chatCompletions:
+                var delta: [String: Any] = [:]
+                Self.append(texts, to: &delta)
+                chunk["choices"] = [["index": choice, "delta": delta, "finish_reason": NSNull()]]
+            case .completions:
+                chunk["choices"] = [["index": choice, "text": texts.map(\.1).joined(), "finish_reason": NSNull()]]
+            }
+            out.events.append(Self.event(chunk, like: nil))
+        }
+        return out
+    }
+
+    /// The final events of a blocked stream: one `content_filter` finish per open choice, then `[DONE]`.
+    private mutating func blockEvents() -> [SSEParser.Event] {
+        state = .blocked
+        let lexicons = snapshot.lexicons
+        let details = ContentFilterDetails.object(for: matches.map(\.match), lexicons: lexicons, policy: snapshot.actions, direction: .output)
+        var events: [SSEParser.Event] = []
+        for choice in seenChoices.sorted() where !finishedChoices.contains(choice) {
+            var chunk = template
+            var c: [String: Any] = ["index": choice, "finish_reason": "content_filter", "content_filter_results": details]
+            if route == .chatCompletions { c["delta"] = [String: Any]() } else { c["text"] = "" }
+            chunk["choices"] = [c]
+            events.append(Self.event(chunk, like: nil))
+        }
+        events.append(.data("[DONE]"))
+        return events
+    }
+
+    /// Adds released tails to a chat delta: text fields appended, tool arguments as tool-call deltas.
+    private static func append(_ texts: [(FieldKey, String)], to delta: inout [String: Any]) {
+        for (key, text) in texts where !text.isEmpty {
+            if key.field == .toolArguments {
+                var calls = delta["tool_calls"] as? [Any] ?? []
+                calls.append(["index": key.tool, "function": ["arguments": text]] as [String: Any])
+                delta["tool_calls"] = calls
+            } else {
+                delta[key.field.rawValue] = (delta[key.field.rawValue] as? String ?? "") + text
+            }
+        }
+    }
+
+    private static func location(_ key: FieldKey) -> String {
+        key.field == .toolArguments ? "choices[\(key.choice)].tool_calls[\(key.tool)].arguments" : "choices[\(key.choice)].\(key.field.rawValue)"
+    }
+
+    /// Re-serializes a chunk, keeping the original event's non-data fields (`id:`, `event:`).
+    private static func event(_ object: [String: Any], like original: SSEParser.Event?) -> SSEParser.Event {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let json = String(decoding: data, as: UTF8.self)
+        guard let original else { return .data(json) }
+        var fields: [(name: String, value: String)] = []
+        var placed = false
+        for f in original.fields {
+            if f.name == "data" { if !placed { fields.append(("data", json)); placed = true } } else { fields.append(f) }
+        }
+        return SSEParser.Event(fields: fields)
+    }
+}

@@ -1,0 +1,223 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+@testable import Proxy
+import Testing
+
+let repositoryRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// What the fake upstream does for one request.
+enum UpstreamScript: Sendable {
+    /// A JSON body with a status.
+    case json(String, status: Int = 200)
+    /// SSE bytes written in these pieces (split anywhere), each after a pause of `gapMs`.
+    case stream([[UInt8]], gapMs: Int = 0)
+    /// Streams `pieces`, then closes the connection without finishing the response.
+    case dieAfter([[UInt8]])
+    /// Waits before answering (for timeouts).
+    case slow(milliseconds: Int)
+    /// Streams forever (one event per 20 ms) until the client goes away; records cancellation.
+    case endless
+}
+
+/// An in-process model server on 127.0.0.1 that records every request it receives and
+/// answers from a script.
+final class FakeUpstream: Sendable {
+    struct Received: Sendable {
+        let method: String
+        let path: String
+        let headers: [(String, String)]
+        let body: Data
+        var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+    }
+
+    private let state = NIOLockedValueBox<(script: UpstreamScript, received: [Received], cancelled: Int)>((.json("{}"), [], 0))
+    private let running = NIOLockedValueBox<(port: Int, task: Task<Void, Error>?)>((0, nil))
+    var port: Int { running.withLockedValue { $0.port } }
+
+    var received: [Received] { state.withLockedValue { $0.received } }
+    /// How many endless streams noticed that their client (Menshen) went away.
+    var cancelledStreams: Int { state.withLockedValue { $0.cancelled } }
+    func script(_ s: UpstreamScript) { state.withLockedValue { $0.script = s } }
+
+    func start() async throws {
+        let router = Router()
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { [state] request, _ in
+            let body = Data(try await request.body.collect(upTo: 64 << 20).readableBytesView)
+            let script = state.withLockedValue { s -> UpstreamScript in
+                s.received.append(Received(method: request.method.rawValue, path: request.uri.path,
+                                           headers: request.headers.map { ($0.name.canonicalName, $0.value) }, body: body))
+                return s.script
+            }
+            switch script {
+            case .json(let text, let status):
+                return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+            case .slow(let ms):
+                try await Task.sleep(for: .milliseconds(ms))
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
+            case .stream(let pieces, let gap):
+                return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+                    for p in pieces {
+                        try await writer.write(ByteBuffer(bytes: p))
+                        if gap > 0 { try await Task.sleep(for: .milliseconds(gap)) }
+                    }
+                    try await writer.finish(nil)
+                })
+            case .dieAfter(let pieces):
+                return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+                    for p in pieces { try await writer.write(ByteBuffer(bytes: p)) }
+                    throw CancellationError()          // Hummingbird closes the connection mid-body
+                })
+            case .endless:
+                return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { [state] writer in
+                    do {
+                        for i in 0..<1500 {        // bounded: 30 s at most
+                            try await writer.write(ByteBuffer(bytes: sseChunk(content: "tick \(i) ")))
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                        try await writer.finish(nil)
+                    } catch {
+                        state.withLockedValue { $0.cancelled += 1 }
+                        throw error
+                    }
+                })
+            }
+        }
+        router.on("/**", method: .post, use: handler)
+        router.on("/**", method: .get, use: handler)
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
+                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
+                              logger: Logger(label: "fake-upstream", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let task = Task { try await app.runService() }
+        for await p in stream { running.withLockedValue { $0 = (p, task) }; break }
+    }
+
+    func stop() { running.withLockedValue { $0.task?.cancel() } }
+    var url: String { "http://127.0.0.1:\(port)" }
+}
+
+/// One SSE event with a chat chunk whose delta content is `content`.
+func sseChunk(content: String, finish: String? = nil, index: Int = 0) -> [UInt8] {
+    var choice: [String: Any] = ["index": index, "delta": ["content": content], "finish_reason": finish ?? NSNull()]
+    if content.isEmpty { choice["delta"] = [String: Any]() }
+    let object: [String: Any] = ["id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 1, "model": "test-model", "choices": [choice]]
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    return Array("data: ".utf8) + Array(data) + Array("\n\n".utf8)
+}
+
+/// SSE bytes of a whole streamed answer: a delta per element, a stop, `[DONE]`.
+func sseAnswer(_ deltas: [String]) -> [UInt8] {
+    deltas.flatMap { sseChunk(content: $0) } + sseChunk(content: "", finish: "stop") + Array("data: [DONE]\n\n".utf8)
+}
+
+/// Cuts bytes into pieces of `size`.
+func pieces(_ bytes: [UInt8], size: Int) -> [[UInt8]] {
+    stride(from: 0, to: bytes.count, by: size).map { Array(bytes[$0..<min($0 + size, bytes.count)]) }
+}
+
+/// Menshen in-process, in front of a fake upstream.
+final class SidecarHarness: Sendable {
+    let upstream: FakeUpstream
+    let port: Int
+    private let task: Task<Void, Error>
+    let client: HTTPClient
+
+    static func start(configure: (inout SidecarConfiguration) -> Void = { _ in }) async throws -> SidecarHarness {
+        let upstream = FakeUpstream()
+        try await upstream.start()
+        var config = SidecarConfiguration()
+        config.listen = .init(host: "127.0.0.1", port: 0)
+        config.upstream = upstream.url
+        config.lexicons = repositoryRoot + "/Lexicons"
+        configure(&config)
+        let sidecar = try Sidecar(configuration: config, logger: Logger(label: "menshen-test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let task = Task { try await sidecar.run(gracefulShutdownSignals: []) { continuation.yield($0) } }
+        var port = 0
+        for await p in stream { port = p; break }
+        return SidecarHarness(upstream: upstream, port: port, task: task)
+    }
+
+    private init(upstream: FakeUpstream, port: Int, task: Task<Void, Error>) {
+        self.upstream = upstream
+        self.port = port
+        self.task = task
+        client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+    }
+
+    func stop() async {
+        try? await client.shutdown()
+        task.cancel()
+        upstream.stop()
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    struct Reply {
+        let status: Int
+        let headers: [(String, String)]
+        let body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] }
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+        /// The `data:` payloads of an SSE body.
+        var events: [String] { text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map { $0.split(separator: "\n").filter { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) }.joined(separator: "\n") } }
+        /// The streamed content, joined.
+        var streamedContent: String {
+            events.compactMap { e -> String? in
+                guard let o = (try? JSONSerialization.jsonObject(with: Data(e.utf8))) as? [String: Any],
+                      let choices = o["choices"] as? [[String: Any]] else { return nil }
+                return choices.compactMap { ($0["delta"] as? [String: Any])?["content"] as? String }.joined()
+            }.joined()
+        }
+        var finishReasons: [String] {
+            events.compactMap { e -> [String]? in
+                guard let o = (try? JSONSerialization.jsonObject(with: Data(e.utf8))) as? [String: Any],
+                      let choices = o["choices"] as? [[String: Any]] else { return nil }
+                return choices.compactMap { $0["finish_reason"] as? String }
+            }.flatMap { $0 }
+        }
+    }
+
+    func post(_ path: String, _ body: [UInt8], headers: [(String, String)] = [("content-type", "application/json")]) async throws -> Reply {
+        var request = HTTPClientRequest(url: url + path)
+        request.method = .POST
+        for (k, v) in headers { request.headers.add(name: k, value: v) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        return try await send(request)
+    }
+
+    func post(_ path: String, json: [String: Any]) async throws -> Reply {
+        try await post(path, Array(try JSONSerialization.data(withJSONObject: json)))
+    }
+
+    func get(_ path: String) async throws -> Reply {
+        try await send(HTTPClientRequest(url: url + path))
+    }
+
+    func send(_ request: HTTPClientRequest) async throws -> Reply {
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(body.readableBytesView))
+    }
+}
+
+func chatRequest(_ content: String, stream: Bool = false, role: String = "user") -> [String: Any] {
+    ["model": "test-model", "stream": stream, "messages": [["role": role, "content": content]]]
+}
+
+func chatAnswer(_ content: String) -> String {
+    let object: [String: Any] = ["id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "test-model",
+                                 "choices": [["index": 0, "message": ["role": "assistant", "content": content], "finish_reason": "stop"]],
+                                 "usage": ["prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2]]
+    return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+}
