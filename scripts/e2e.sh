@@ -1,18 +1,75 @@
 #!/usr/bin/env bash
-# End-to-end checks with real clients against the built binary.
-set -euo pipefail
+# End-to-end checks with real clients (curl over HTTP/1.1 and h2c, h2load, the OpenAI Python
+# SDK) against the built binary. Loopback only; every wait is bounded.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=.build/debug/menshen
-fail=0
-check() { local name=$1 expected=$2; shift 2; local rc=0; "$@" >/tmp/menshen-e2e.out 2>&1 || rc=$?
-  if [ "$rc" != "$expected" ]; then echo "FAIL $name: exit $rc, expected $expected"; cat /tmp/menshen-e2e.out; fail=$((fail+1)); else echo "ok   $name"; passed=$((passed+1)); fi; }
-passed=0
-check "check blocks the finance term" 4 sh -c "echo '这款产品稳 赚 不 赔，详询 13812345678' | $bin check - | grep -q '138\*\*\*\*5678' && echo '这款产品稳 赚 不 赔，详询 13812345678' | $bin check -"
-check "check allows the disclosure" 0 $bin check '本产品不保本，投资有风险'
-check "lexicon validate" 0 $bin lexicon validate Lexicons
-check "lexicon test" 0 $bin lexicon test Lexicons
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+passed=0; failed=0
+ok()   { echo "ok   $1"; passed=$((passed+1)); }
+bad()  { echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; failed=$((failed+1)); }
+expect_exit() { local name=$1 expected=$2; shift 2; local rc=0; out=$("$@" 2>&1) || rc=$?
+  if [ "$rc" = "$expected" ]; then ok "$name"; else bad "$name" "exit $rc, expected $expected: $out"; fi; }
+contains() { case "$2" in *"$3"*) ok "$1";; *) bad "$1" "missing '$3' in: ${2:0:400}";; esac; }
+lacks()    { case "$2" in *"$3"*) bad "$1" "unexpected '$3' in: ${2:0:400}";; *) ok "$1";; esac; }
+
+tmp=$(mktemp -d); server=""
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+# --- The command-line tool -------------------------------------------------------------
+out=$(echo '这款产品稳 赚 不 赔，详询 13812345678' | $bin check -); rc=$?
+[ $rc = 4 ] && ok "check: exit 4 (block)" || bad "check: exit 4 (block)" "exit $rc"
+contains "check: finance term reported" "$out" "finance.guaranteed-returns"
+contains "check: phone masked as 138****5678" "$out" "138****5678"
+expect_exit "check: disclosure allowed" 0 $bin check '本产品不保本，投资有风险'
+expect_exit "lexicon validate" 0 $bin lexicon validate Lexicons
+expect_exit "lexicon test" 0 $bin lexicon test Lexicons
 printf '@id: broken\n@category: c\n@action: explode\nterm\n' > "$tmp/broken.txt"
-check "validate names file:line" 1 sh -c "$bin lexicon validate $tmp 2>&1 | grep -q '$tmp/broken.txt:3:' && $bin lexicon validate $tmp"
-echo "e2e: $passed passed, $fail failed"
-[ "$fail" -eq 0 ]
+out=$($bin lexicon validate "$tmp" 2>&1); rc=$?
+[ $rc = 1 ] && ok "validate: exit 1 on a broken file" || bad "validate: exit 1 on a broken file" "exit $rc"
+contains "validate: names file:line" "$out" "$tmp/broken.txt:3:"
+
+# --- The proxy, with the demo upstream --------------------------------------------------
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+$bin serve --demo --listen 127.0.0.1:$port > "$tmp/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+url="http://127.0.0.1:$port"
+contains "serve: readyz" "$(curl -s $url/readyz)" '"status":"ready"'
+
+body='{"model":"menshen-demo","stream":true,"messages":[{"role":"user","content":"推荐一款理财产品"}]}'
+out=$(curl -sN --http1.1 $url/v1/chat/completions -H 'content-type: application/json' -d "$body")
+contains "curl h1: stream ends with content_filter" "$out" '"finish_reason":"content_filter"'
+lacks    "curl h1: blocked term never delivered" "$out" "稳赚"
+contains "curl h1: [DONE]" "$out" "data: [DONE]"
+out=$(curl -sN --http2-prior-knowledge $url/v1/chat/completions -H 'content-type: application/json' -d "$body" -w '\nHTTPVERSION=%{http_version}')
+contains "curl h2c: spoke HTTP/2" "$out" "HTTPVERSION=2"
+contains "curl h2c: stream ends with content_filter" "$out" '"finish_reason":"content_filter"'
+lacks    "curl h2c: blocked term never delivered" "$out" "稳赚"
+out=$(curl -s --http2-prior-knowledge $url/v1/chat/completions -H 'content-type: application/json' -d '{"model":"m","messages":[{"role":"user","content":"客服电话"}]}')
+contains "curl h2c: phone masked in a JSON answer" "$out" "138****5678"
+out=$(curl -s -w '\nSTATUS=%{http_code}' $url/v1/chat/completions -H 'content-type: application/json' -d '{"messages": [')
+contains "curl: malformed JSON is a 400" "$out" "STATUS=400"
+contains "curl: error in the OpenAI shape" "$out" '"type":"invalid_request_error"'
+echo '{"model":"m","messages":[{"role":"user","content":"你好"}]}' > "$tmp/req.json"
+out=$(h2load -n 100 -c 4 -m 8 -H 'content-type: application/json' -d "$tmp/req.json" $url/v1/chat/completions 2>&1)
+contains "h2load h2c: 100 requests succeeded" "$out" "100 succeeded, 0 failed"
+out=$(h2load --h1 -n 100 -c 4 $url/v1/models 2>&1)
+contains "h2load h1: 100 pass-through requests succeeded" "$out" "100 succeeded, 0 failed"
+
+if python3 scripts/e2e_openai.py "$url/v1"; then ok "openai sdk checks"; else bad "openai sdk checks"; fi
+
+# Graceful shutdown: a stream in flight when SIGTERM arrives still finishes, then exit 0.
+curl -sN $url/v1/chat/completions -H 'content-type: application/json' \
+  -d '{"model":"m","stream":true,"messages":[{"role":"user","content":"你好"}]}' > "$tmp/inflight.txt" &
+inflight=$!
+for _ in $(seq 1 50); do [ -s "$tmp/inflight.txt" ] && break; sleep 0.05; done
+kill -TERM $server; rc=0
+wait $inflight
+contains "serve: a stream in flight at SIGTERM completes" "$(cat $tmp/inflight.txt)" "data: [DONE]"
+for _ in $(seq 1 100); do kill -0 $server 2>/dev/null || break; sleep 0.1; done
+wait $server 2>/dev/null; rc=$?; server=""
+[ $rc = 0 ] && ok "serve: SIGTERM exits 0" || bad "serve: SIGTERM exits 0" "exit $rc; log: $(tail -5 $tmp/serve.log)"
+
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
