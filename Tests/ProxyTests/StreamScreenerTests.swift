@@ -1,0 +1,168 @@
+import Foundation
+@testable import Proxy
+@testable import Screening
+import Testing
+
+/// The stream state machine driven directly, without sockets.
+struct StreamScreenerTests {
+    static let snapshot = Snapshot(lexicons: try! LexiconSet.load(directory: repositoryRoot + "/Lexicons"),
+                                   policy: SidecarConfiguration.ScreeningPolicy())
+
+    static func event(_ object: [String: Any]) -> SSEParser.Event {
+        .data(String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self))
+    }
+
+    static func chunk(_ choices: [[String: Any]]) -> SSEParser.Event {
+        event(["id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices])
+    }
+
+    /// Runs events through a screener; returns the delivered text per (choice, field) and finish reasons.
+    static func run(_ events: [SSEParser.Event]) -> (text: [String: String], finish: [Int: String], done: Bool) {
+        var s = StreamScreener(snapshot: snapshot, route: .chatCompletions)
+        var out: [SSEParser.Event] = []
+        for e in events { out += s.process(e).events }
+        out += s.finish().events
+        var text: [String: String] = [:]
+        var finish: [Int: String] = [:]
+        var done = false
+        for e in out {
+            guard let data = e.data else { continue }
+            if data == "[DONE]" { done = true; continue }
+            let o = try! JSONSerialization.jsonObject(with: Data(data.utf8)) as! [String: Any]
+            for c in o["choices"] as! [[String: Any]] {
+                let i = c["index"] as! Int
+                if let f = c["finish_reason"] as? String { finish[i] = f }
+                let d = c["delta"] as? [String: Any] ?? [:]
+                for key in ["content", "reasoning_content"] { if let t = d[key] as? String { text["\(i).\(key)", default: ""] += t } }
+                for call in d["tool_calls"] as? [[String: Any]] ?? [] {
+                    if let a = (call["function"] as? [String: Any])?["arguments"] as? String { text["\(i).tool\(call["index"] as? Int ?? 0)", default: ""] += a }
+                }
+            }
+        }
+        return (text, finish, done)
+    }
+
+    @Test func choicesAreScreenedSeparately() {
+        // Two choices interleaved; the term split across choice 1's events, while choice 0 is clean.
+        let r = Self.run([
+            Self.chunk([["index": 0, "delta": ["content": "你好"]], ["index": 1, "delta": ["content": "这个稳"]]]),
+            Self.chunk([["index": 0, "delta": ["content": "，世界"]], ["index": 1, "delta": ["content": "赚"]]]),
+            Self.chunk([["index": 0, "delta": [String: Any](), "finish_reason": "stop"]]),
+            Self.chunk([["index": 1, "delta": ["content": "不赔"]]]),
+            .data("[DONE]"),
+        ])
+        #expect(r.text["0.content"] == "你好，世界")
+        #expect(r.text["1.content"] == "这个")
+        #expect(r.finish[0] == "stop")
+        #expect(r.finish[1] == "content_filter")
+        #expect(r.done)
+    }
+
+    @Test func reasoningAndToolArgumentsAreScreened() {
+        let r = Self.run([
+            Self.chunk([["index": 0, "delta": ["reasoning_content": "用户的手机是 1381234"]]]),
+            Self.chunk([["index": 0, "delta": ["reasoning_content": "5678，需要回复"]]]),
+            Self.chunk([["index": 0, "delta": ["tool_calls": [["index": 0, "id": "t", "type": "function", "function": ["name": "sms", "arguments": "{\"to\":\"139"]]]]]]),
+            Self.chunk([["index": 0, "delta": ["tool_calls": [["index": 0, "function": ["arguments": "87654321\"}"]]]]]]),
+            Self.chunk([["index": 0, "delta": [String: Any](), "finish_reason": "tool_calls"]]),
+            .data("[DONE]"),
+        ])
+        #expect(r.text["0.reasoning_content"] == "用户的手机是 138****5678，需要回复")
+        #expect(r.text["0.tool0"] == "{\"to\":\"139****4321\"}")
+        #expect(r.finish[0] == "tool_calls")
+    }
+
+    @Test func heldTextIsReleasedAtTheEndEvenWithoutDone() {
+        let r = Self.run([Self.chunk([["index": 0, "delta": ["content": "我们保"]]])])
+        #expect(r.text["0.content"] == "我们保")      // "保" could have started 保本; the end decides
+        #expect(!r.done)
+    }
+
+    @Test func nonChunkEventsPassThrough() {
+        var s = StreamScreener(snapshot: Self.snapshot, route: .chatCompletions)
+        let comment = SSEParser.Event(fields: [("", " keep-alive")])
+        #expect(s.process(comment).events == [comment])
+        let error = SSEParser.Event.data(#"{"error":{"message":"overloaded"}}"#)
+        #expect(s.process(error).events == [error])
+    }
+
+    @Test func sseParserFollowsWhatwgRules() throws {
+        let wire = Array("data: a\r\ndata: b\r\n\r\n: comment\nid: 7\ndata: c\rdata:d\r\r".utf8)
+        for size in [1, 2, 3, wire.count] {
+            var p = SSEParser()
+            var events: [SSEParser.Event] = []
+            for i in stride(from: 0, to: wire.count, by: size) { events += try p.feed(wire[i..<min(i + size, wire.count)]) }
+            events += p.finish()
+            #expect(events.map(\.data) == ["a\nb", "c\nd"], "piece size \(size)")
+            #expect(events[1].fields.map(\.name) == ["", "id", "data", "data"])
+        }
+        var small = SSEParser(maximumLineBytes: 8)
+        #expect(throws: SSEParser.LineTooLong.self) { try small.feed(Array("data: 0123456789".utf8)) }
+    }
+}
+
+struct ConfigurationTests {
+    @Test func policyFileIsReadAndChecked() throws {
+        let yaml = """
+        listen: 0.0.0.0:9000
+        upstream: http://127.0.0.1:8000
+        limits:
+          max_request_bytes: 2048
+        timeouts:
+          connect: 500ms
+          response_head: 2m
+        screening:
+          input_roles: [user, tool]
+          output_fields: [content]
+          actions:
+            - category: prompt-injection
+              direction: input
+              action: block
+          output_refusal: 已拦截
+        """
+        let c = try SidecarConfiguration.parse(yaml: yaml)
+        #expect(c.listen == .init(host: "0.0.0.0", port: 9000))
+        #expect(c.limits.maxRequestBytes == 2048)
+        #expect(c.timeouts.connect == .milliseconds(500))
+        #expect(c.timeouts.responseHead == .seconds(120))
+        #expect(c.screening.inputRoles == ["user", "tool"])
+        #expect(c.screening.outputFields == [.content])
+        #expect(c.screening.actions.overrides == [.init(category: "prompt-injection", direction: .input, action: .block)])
+        #expect(c.screening.outputRefusal == "已拦截")
+        #expect(c.validate().isEmpty)
+    }
+
+    @Test func badKeysAreNamed() {
+        let yaml = """
+        listen: nowhere
+        timeouts:
+          conect: 5s
+          drain: soon
+        screening:
+          actions:
+            - category: x
+              action: explode
+        colour: blue
+        """
+        let error = #expect(throws: ConfigurationError.self) { try SidecarConfiguration.parse(yaml: yaml, source: "policy.yaml") }
+        let problems = error?.problems ?? []
+        #expect(problems.contains("policy.yaml:1: listen: expected host:port"))
+        #expect(problems.contains { $0.hasPrefix("policy.yaml:3: timeouts.conect: unknown key") })
+        #expect(problems.contains("policy.yaml:4: timeouts.drain: expected a duration such as 500ms, 5s or 2m"))
+        #expect(problems.contains { $0.contains("screening.actions[0].action: required") })
+        #expect(problems.contains { $0.hasPrefix("policy.yaml:9: colour: unknown key") })
+    }
+
+    @Test func environmentOverridesAndValidation() throws {
+        var c = SidecarConfiguration()
+        try c.apply(environment: ["MENSHEN_LISTEN": "[::1]:8081", "MENSHEN_UPSTREAM": "http://model:8000", "MENSHEN_DRAIN_TIMEOUT": "10s"])
+        #expect(c.listen == .init(host: "::1", port: 8081))
+        #expect(c.upstream == "http://model:8000")
+        #expect(c.timeouts.drain == .seconds(10))
+        #expect(throws: ConfigurationError.self) { try c.apply(environment: ["MENSHEN_MAX_REQUEST_BYTES": "lots"]) }
+        var missing = SidecarConfiguration()
+        #expect(missing.validate() == ["upstream: required (or run with --demo)"])
+        missing.upstream = "ftp://x"
+        #expect(missing.validate() == ["upstream: 'ftp://x' must start with http:// or https://"])
+    }
+}
