@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -16,23 +17,40 @@ import UnixSignals
 public struct Sidecar: Sendable {
     public let configuration: SidecarConfiguration
     public let store: SnapshotStore
+    public let metrics: SidecarMetrics
+    public let reloader: Reloader
     let logger: Logger
+    let adminToken: String?
 
     /// Loads lexicons and checks the configuration; throws with every problem named.
-    public init(configuration: SidecarConfiguration, logger: Logger) throws {
-        let problems = configuration.validate()
+    public init(configuration: SidecarConfiguration, metrics: SidecarMetrics = SidecarMetrics(), logger: Logger) throws {
+        var problems = configuration.validate()
+        var token: String?
+        if let file = configuration.admin.tokenFile {
+            token = (try? String(contentsOfFile: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            if token?.isEmpty ?? true { problems.append("admin.token_file: cannot read a token from \(file)") }
+        }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
+        self.adminToken = token
+        let policyBytes = configuration.policyFile.flatMap { try? Data(contentsOf: URL(fileURLWithPath: $0)) }.map { Array($0) } ?? []
         let lexicons = try LexiconSet.load(directory: configuration.lexicons)
-        store = SnapshotStore(Snapshot(lexicons: lexicons, policy: configuration.screening))
+        let snapshot = Snapshot(lexicons: lexicons, policy: configuration.screening, version: Reloader.version(lexicons: lexicons, policy: policyBytes))
+        store = SnapshotStore(snapshot)
+        metrics.lexiconVersion(snapshot.version, previous: nil)
+        reloader = Reloader(store: store, lexiconDirectory: configuration.lexicons, policyFile: configuration.policyFile,
+                            baseConfiguration: configuration, metrics: metrics, logger: logger)
     }
 
     /// Serves until a shutdown signal (or until the task is cancelled). `onListening` gets the
     /// bound port (useful with port 0 in tests).
     public func run(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
-                    onListening: (@Sendable (Int) async -> Void)? = nil) async throws {
+                    onListening: (@Sendable (Int) async -> Void)? = nil,
+                    onAdminListening: (@Sendable (Int) async -> Void)? = nil) async throws {
         var services: [any Service] = []
+        await reloader.start()
         var upstream = configuration.upstream ?? ""
         if configuration.demo {
             let demo = try await DemoUpstream.start(logger: logger)
@@ -54,7 +72,7 @@ public struct Sidecar: Sendable {
 
         let health = HealthState()
         let responder = SidecarResponder(store: store, client: client, upstream: upstreamURL, configuration: configuration,
-                                         health: health, logger: logger)
+                                         health: health, metrics: metrics, logger: logger)
         let app = Application(
             responder: responder,
             server: .http1AndH2C(),
@@ -66,9 +84,18 @@ public struct Sidecar: Sendable {
             },
             logger: logger)
         services.insert(ReadinessService(health: health), at: 0)
+        services.append(AdminServer.application(configuration: configuration, store: store, reloader: reloader, metrics: metrics,
+                                                health: health, token: adminToken, logger: logger, onListening: onAdminListening))
+        services.append(HangupReloadService(reloader: reloader))
+        if configuration.reload.watch {
+            var watched = [configuration.lexicons]
+            if let policy = configuration.policyFile { watched.append((policy as NSString).deletingLastPathComponent.isEmpty ? "." : (policy as NSString).deletingLastPathComponent) }
+            services.append(LexiconWatcher(directories: watched, reloader: reloader, quietPeriod: configuration.reload.debounce,
+                                           pollInterval: configuration.reload.pollInterval, logger: logger))
+        }
         services.append(app)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0, successTerminationBehavior: $0 is ReadinessService ? .ignore : .gracefullyShutdownGroup) },
+            services: services.map { .init(service: $0, successTerminationBehavior: $0 is Application<SidecarResponder> ? .gracefullyShutdownGroup : .ignore) },
             gracefulShutdownSignals: gracefulShutdownSignals,
             cancellationSignals: [],
             logger: logger)

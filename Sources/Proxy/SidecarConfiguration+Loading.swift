@@ -29,6 +29,11 @@ extension SidecarConfiguration {
         ("screening.actions", nil, "List of {category | rule, direction?, action} overriding lexicon actions."),
         ("screening.output_refusal", nil, "Text that replaces a blocked answer."),
         ("screening.input_refusal", nil, "Message of the 400 error for a blocked prompt."),
+        ("admin.listen", "MENSHEN_ADMIN_LISTEN", "host:port of the admin listener (/admin/*, /metrics). Default 127.0.0.1:9090."),
+        ("admin.token_file", "MENSHEN_ADMIN_TOKEN_FILE", "File with the bearer token for the admin listener; required beyond loopback."),
+        ("reload.watch", nil, "Watch lexicons and the policy file for changes (inotify + polling). Default true."),
+        ("reload.debounce", nil, "Quiet time after the last file event before reloading. Default 250ms."),
+        ("reload.poll_interval", nil, "Safety-net polling interval. Default 10s."),
     ]
 
     /// Reads a YAML policy file over the defaults.
@@ -36,7 +41,9 @@ extension SidecarConfiguration {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ConfigurationError(problems: ["\(path): cannot read"])
         }
-        return try parse(yaml: text, source: path, over: base)
+        var config = try parse(yaml: text, source: path, over: base)
+        config.policyFile = path
+        return config
     }
 
     /// Parses YAML policy text over `base`.
@@ -141,8 +148,25 @@ extension SidecarConfiguration {
                         if let s = node.string, !s.isEmpty { config.screening.inputRefusal = s } else { problem(full, node, "expected text") }
                     }
                 }
+            case "admin":
+                mapping(v, key, allowed: ["listen", "token_file"]) { name, node in
+                    if name == "listen" {
+                        if let s = node.string, let hp = HostPort.parse(s) { config.admin.listen = hp } else { problem("admin.listen", node, "expected host:port") }
+                    } else {
+                        config.admin.tokenFile = node.string
+                    }
+                }
+            case "reload":
+                mapping(v, key, allowed: ["watch", "debounce", "poll_interval"]) { name, node in
+                    switch name {
+                    case "watch":
+                        if let b = YAMLBool.parse(node.string) { config.reload.watch = b } else { problem("reload.watch", node, "expected true or false") }
+                    case "debounce": if let d = duration(node, "reload.debounce") { config.reload.debounce = d }
+                    default: if let d = duration(node, "reload.poll_interval") { config.reload.pollInterval = d }
+                    }
+                }
             default:
-                problem(key, k, "unknown key (known: listen, upstream, lexicons, limits, timeouts, screening)")
+                problem(key, k, "unknown key (known: listen, upstream, lexicons, limits, timeouts, screening, admin, reload)")
             }
         }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
@@ -156,6 +180,10 @@ extension SidecarConfiguration {
             if let hp = HostPort.parse(v) { listen = hp } else { problems.append("MENSHEN_LISTEN: '\(v)' is not host:port") }
         }
         if let v = environment["MENSHEN_UPSTREAM"] { upstream = v }
+        if let v = environment["MENSHEN_ADMIN_LISTEN"] {
+            if let hp = HostPort.parse(v) { admin.listen = hp } else { problems.append("MENSHEN_ADMIN_LISTEN: '\(v)' is not host:port") }
+        }
+        if let v = environment["MENSHEN_ADMIN_TOKEN_FILE"] { admin.tokenFile = v }
         if let v = environment["MENSHEN_LEXICONS"] { lexicons = v }
         if let v = environment["MENSHEN_MAX_REQUEST_BYTES"] {
             if let n = Int(v) { limits.maxRequestBytes = n } else { problems.append("MENSHEN_MAX_REQUEST_BYTES: '\(v)' is not an integer") }
@@ -180,4 +208,14 @@ func parseDuration(_ text: String) -> Duration? {
     }
     guard let n = Double(t), n >= 0 else { return nil }
     return .milliseconds(Int64(n * 1000))
+}
+
+enum YAMLBool {
+    static func parse(_ s: String?) -> Bool? {
+        switch s?.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: return nil
+        }
+    }
 }

@@ -16,8 +16,30 @@ public struct SidecarConfiguration: Sendable, Equatable {
     public var limits = Limits()
     public var timeouts = Timeouts()
     public var screening = ScreeningPolicy()
+    public var admin = Admin()
+    public var reload = Reload()
+    /// The YAML policy file this configuration was read from (watched for reloads).
+    public var policyFile: String?
 
     public init() {}
+
+    /// The admin listener: `/admin/*` and `/metrics`, apart from model traffic.
+    public struct Admin: Sendable, Equatable {
+        /// Where it listens. Default loopback only.
+        public var listen = HostPort(host: "127.0.0.1", port: 9090)
+        /// File holding the bearer token; required when `listen` is not a loopback address.
+        public var tokenFile: String?
+    }
+
+    /// Hot reload of lexicons and policy.
+    public struct Reload: Sendable, Equatable {
+        /// Watch the lexicon directory and the policy file (inotify + polling).
+        public var watch = true
+        /// Quiet time after the last file event before reloading (a half-written file is not a lexicon).
+        public var debounce: Duration = .milliseconds(250)
+        /// Safety-net polling interval (content hash; compiles only on change).
+        public var pollInterval: Duration = .seconds(10)
+    }
 
     /// A `host:port` pair.
     public struct HostPort: Sendable, Equatable, CustomStringConvertible {
@@ -25,6 +47,9 @@ public struct SidecarConfiguration: Sendable, Equatable {
         public var port: Int
         public init(host: String, port: Int) { self.host = host; self.port = port }
         public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+        /// 127.0.0.0/8, ::1 or localhost.
+        public var isLoopback: Bool { host.hasPrefix("127.") || host == "::1" || host == "localhost" }
 
         /// Parses `host:port`, `[v6]:port` or `:port`.
         public static func parse(_ text: String) -> HostPort? {
@@ -104,6 +129,9 @@ public struct SidecarConfiguration: Sendable, Equatable {
         if limits.maxRequestBytes < 1024 { problems.append("limits.max_request_bytes: must be at least 1024") }
         if limits.maxResponseBytes < 1024 { problems.append("limits.max_response_bytes: must be at least 1024") }
         if limits.maxUpstreamConnections < 1 { problems.append("limits.max_upstream_connections: must be at least 1") }
+        if !admin.listen.isLoopback && admin.tokenFile == nil {
+            problems.append("admin.token_file: required when admin.listen (\(admin.listen)) is not a loopback address")
+        }
         return problems
     }
 }

@@ -18,9 +18,18 @@ struct SidecarResponder: HTTPResponder {
     let upstream: String
     let configuration: SidecarConfiguration
     let health: HealthState
+    let metrics: SidecarMetrics
     let logger: Logger
 
     func respond(to request: Request, context: Context) async throws -> Response {
+        let response = try await route(request)
+        let path = request.uri.path
+        let label = ScreenedRoute(path: path)?.rawValue ?? (["/healthz", "/readyz", "/v1/moderations", "/v1/screen"].contains(path) ? path : "passthrough")
+        metrics.request(route: label, status: response.status.code)
+        return response
+    }
+
+    private func route(_ request: Request) async throws -> Response {
         let requestID = request.headers[.menshenRequestID].flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 } ?? UUID().uuidString.lowercased()
         let path = request.uri.path
         do {
@@ -53,8 +62,11 @@ struct SidecarResponder: HTTPResponder {
         // 1. Read and screen the prompt.
         let body = try await collectBody(request)
         let input: InputOutcome
+        let scanStart = ContinuousClock.now
+        defer { metrics.scanTime(direction: "input", ContinuousClock.now - scanStart) }
         do {
             input = try PayloadScreening.screenInput(body, route: route, snapshot: snapshot)
+            record(input.matches, direction: .input, snapshot: snapshot)
         } catch PayloadError.invalidUTF8 {
             throw OpenAIError.badRequest("request body is not valid UTF-8", code: "invalid_utf8")
         } catch PayloadError.notJSON(let message) {
@@ -69,11 +81,14 @@ struct SidecarResponder: HTTPResponder {
             return error.response(requestID: requestID, extraHeaders: menshenHeaders(snapshot, decision: .block))
         }
         // 2. Forward it.
+        let upstreamStart = ContinuousClock.now
         let upstreamResponse = try await forward(request, body: ByteBuffer(data: input.forwardBody), requestID: requestID)
+        metrics.upstreamTime(route: route.rawValue, ContinuousClock.now - upstreamStart)
         // 3. Screen the answer.
         let isEventStream = upstreamResponse.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
         if isEventStream && upstreamResponse.status == .ok {
-            return streamedAnswer(upstreamResponse, route: route, snapshot: snapshot, inputDecision: input.decision, requestID: requestID)
+            return streamedAnswer(upstreamResponse, route: route, snapshot: snapshot, inputDecision: input.decision, requestID: requestID,
+                                  started: scanStart)
         }
         return try await bufferedAnswer(upstreamResponse, route: route, snapshot: snapshot, inputDecision: input.decision, requestID: requestID)
     }
@@ -95,7 +110,10 @@ struct SidecarResponder: HTTPResponder {
             return Response(status: .init(code: Int(response.status.code)), headers: responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: false),
                             body: .init(byteBuffer: ByteBuffer(data: data)))
         }
+        let scanStart = ContinuousClock.now
         let screened = PayloadScreening.screenOutput(data, route: route, snapshot: snapshot)
+        metrics.scanTime(direction: "output", ContinuousClock.now - scanStart)
+        record(screened.texts.flatMap(\.result.matches), direction: .output, snapshot: snapshot)
         var headers = responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: screened.body != data)
         headers[.menshenDecision] = max(inputDecision, screened.decision).rawValue
         buffer = ByteBuffer(data: screened.body)
@@ -104,7 +122,7 @@ struct SidecarResponder: HTTPResponder {
 
     /// A streamed answer: each upstream event re-emitted with only its settled text.
     private func streamedAnswer(_ response: HTTPClientResponse, route: ScreenedRoute, snapshot: Snapshot, inputDecision: Decision,
-                                requestID: String) -> Response {
+                                requestID: String, started: ContinuousClock.Instant) -> Response {
         var headers = responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: true)
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-cache"
@@ -112,8 +130,11 @@ struct SidecarResponder: HTTPResponder {
         let limits = configuration.limits
         let streamTotal = configuration.timeouts.streamTotal
         let logger = self.logger
+        let metrics = self.metrics
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var screener = StreamScreener(snapshot: snapshot, route: route)
+            var firstDelivered = false
+            defer { Self.record(screener.matches.map(\.match), direction: .output, snapshot: snapshot, metrics: metrics) }
             var parser = SSEParser(maximumLineBytes: limits.maxEventBytes)
             let deadline = ContinuousClock.now + streamTotal
             func send(_ events: [SSEParser.Event], _ writer: inout any ResponseBodyWriter) async throws {
@@ -131,6 +152,11 @@ struct SidecarResponder: HTTPResponder {
                     for event in try parser.feed(chunk.readableBytesView) {
                         let output = screener.process(event)
                         try await send(output.events, &writer)
+                        metrics.holdBack(bytes: screener.heldBytes)
+                        if !firstDelivered && screener.deliveredText {
+                            firstDelivered = true
+                            metrics.timeToFirstDeliveredToken(ContinuousClock.now - started)
+                        }
                         if output.stop { break reading }
                     }
                 }
@@ -292,8 +318,21 @@ struct SidecarResponder: HTTPResponder {
             if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) }
         }
         fields[.menshenRequestID] = requestID
-        if let snapshot { fields[.menshenLexiconVersion] = snapshot.version }
+        fields[.menshenLexiconVersion] = (snapshot ?? store.snapshot).version
         return fields
+    }
+
+    /// Counts every match that fired, by direction, action (under the policy), category and rule.
+    private func record(_ matches: [Match], direction: Direction, snapshot: Snapshot) {
+        Self.record(matches, direction: direction, snapshot: snapshot, metrics: metrics)
+    }
+
+    static func record(_ matches: [Match], direction: Direction, snapshot: Snapshot, metrics: SidecarMetrics) {
+        for m in matches {
+            let rule = snapshot.lexicons.rules[m.rule]
+            metrics.decision(direction: direction.rawValue, action: snapshot.actions.action(for: rule, direction: direction).rawValue,
+                             category: rule.category, rule: rule.id)
+        }
     }
 
     private func menshenHeaders(_ snapshot: Snapshot, decision: Decision) -> HTTPFields {

@@ -7,14 +7,15 @@ import Screening
 public final class Snapshot: Sendable {
     public let lexicons: LexiconSet
     public let policy: SidecarConfiguration.ScreeningPolicy
+    /// Short content hash of the lexicon files (and the policy file, when there is one), as
+    /// shown in headers, audit events, `/admin/lexicons` and metrics.
+    public let version: String
 
-    public init(lexicons: LexiconSet, policy: SidecarConfiguration.ScreeningPolicy) {
+    public init(lexicons: LexiconSet, policy: SidecarConfiguration.ScreeningPolicy, version: String? = nil) {
         self.lexicons = lexicons
         self.policy = policy
+        self.version = version ?? lexicons.version
     }
-
-    /// The lexicon version, as shown in headers, audit events and metrics.
-    public var version: String { lexicons.version }
     public var actions: ActionPolicy { policy.actions }
 }
 

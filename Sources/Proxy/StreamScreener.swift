@@ -47,6 +47,8 @@ struct StreamScreener {
     private(set) var matches: [(location: String, match: Match)] = []
     /// Template fields (`id`, `model`, `created`, `object`) of the last chunk, for the final event.
     private var template: [String: Any] = [:]
+    /// Whether any content has been released to the client yet (time to first delivered token).
+    private(set) var deliveredText = false
     /// Bytes held back right now, summed over fields (for metrics).
     var heldBytes: Int { fields.values.reduce(0) { $0 + $1.held.count } }
 
@@ -202,6 +204,7 @@ struct StreamScreener {
         stream.masks.removeAll { $0.range.upperBound <= releaseTo }
         stream.held.removeFirst(count)
         stream.base = releaseTo
+        if count > 0 { deliveredText = true }
         return (String(decoding: out, as: UTF8.self), stream.blockAt != nil)
     }
 

@@ -47,6 +47,20 @@ extension LexiconSet {
         return set
     }
 
+    /// The version ``load(directory:)`` would give the directory's current files, without
+    /// compiling them: a cheap check for "did anything change?".
+    public static func contentVersion(directory: String) -> String? {
+        var issues: [LexiconIssue] = []
+        let files = LexiconDirectory.sourceFiles(in: directory, issues: &issues)
+        guard issues.isEmpty else { return nil }
+        var hashed: [(path: String, bytes: [UInt8])] = []
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file.absolute) else { return nil }
+            hashed.append((file.relative, [UInt8](data)))
+        }
+        return contentHash(of: hashed)
+    }
+
     /// Compiles lexicons given as text, keyed by file name (`finance.txt`, `pii.yaml`). For
     /// tests, tools and benchmarks that build lexicons without a directory.
     public static func compile(files: [(name: String, text: String)]) throws(LexiconLoadError) -> LexiconSet {

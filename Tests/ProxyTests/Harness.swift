@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 @testable import Proxy
 import Testing
@@ -128,6 +129,7 @@ func pieces(_ bytes: [UInt8], size: Int) -> [[UInt8]] {
 final class SidecarHarness: Sendable {
     let upstream: FakeUpstream
     let port: Int
+    let adminPort: Int
     private let task: Task<Void, Error>
     let client: HTTPClient
 
@@ -138,18 +140,27 @@ final class SidecarHarness: Sendable {
         config.listen = .init(host: "127.0.0.1", port: 0)
         config.upstream = upstream.url
         config.lexicons = repositoryRoot + "/Lexicons"
+        config.admin.listen = .init(host: "127.0.0.1", port: 0)
+        config.reload.watch = false
         configure(&config)
         let sidecar = try Sidecar(configuration: config, logger: Logger(label: "menshen-test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let task = Task { try await sidecar.run(gracefulShutdownSignals: []) { continuation.yield($0) } }
-        var port = 0
-        for await p in stream { port = p; break }
-        return SidecarHarness(upstream: upstream, port: port, task: task)
+        let (stream, continuation) = AsyncStream<(String, Int)>.makeStream()
+        let task = Task {
+            try await sidecar.run(gracefulShutdownSignals: [], onListening: { continuation.yield(("proxy", $0)) },
+                                  onAdminListening: { continuation.yield(("admin", $0)) })
+        }
+        var ports: [String: Int] = [:]
+        for await (name, p) in stream {
+            ports[name] = p
+            if ports.count == 2 { break }
+        }
+        return SidecarHarness(upstream: upstream, port: ports["proxy"]!, adminPort: ports["admin"]!, task: task)
     }
 
-    private init(upstream: FakeUpstream, port: Int, task: Task<Void, Error>) {
+    private init(upstream: FakeUpstream, port: Int, adminPort: Int, task: Task<Void, Error>) {
         self.upstream = upstream
         self.port = port
+        self.adminPort = adminPort
         self.task = task
         client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
     }
@@ -202,6 +213,15 @@ final class SidecarHarness: Sendable {
 
     func get(_ path: String) async throws -> Reply {
         try await send(HTTPClientRequest(url: url + path))
+    }
+
+    var adminURL: String { "http://127.0.0.1:\(adminPort)" }
+
+    func admin(_ path: String, method: HTTPMethod = .GET, token: String? = nil) async throws -> Reply {
+        var request = HTTPClientRequest(url: adminURL + path)
+        request.method = method
+        if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
+        return try await send(request)
     }
 
     func send(_ request: HTTPClientRequest) async throws -> Reply {

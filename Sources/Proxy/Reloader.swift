@@ -1,0 +1,155 @@
+import Crypto
+import Dispatch
+import Foundation
+import Logging
+import Screening
+
+/// What one reload did.
+public enum ReloadOutcome: Sendable, Equatable {
+    /// A new snapshot is serving.
+    case applied(version: String)
+    /// The files hash to the version already serving; nothing changed.
+    case unchanged(version: String)
+    /// The new files are broken; the last good snapshot keeps serving.
+    case rejected(errors: [String])
+
+    var label: String {
+        switch self {
+        case .applied: return "applied"
+        case .unchanged: return "unchanged"
+        case .rejected: return "rejected"
+        }
+    }
+}
+
+/// The one funnel for reloads: the file watcher, SIGHUP and `POST /admin/reload` all call
+/// ``reload(reason:)``. It compiles the lexicons and the policy off the request path, then
+/// swaps one immutable snapshot; requests in flight keep the snapshot they started with, and
+/// the old one is freed when the last of them ends (ARC).
+public actor Reloader {
+    private let store: SnapshotStore
+    private let lexiconDirectory: String
+    private let policyFile: String?
+    private let baseConfiguration: SidecarConfiguration
+    private let metrics: SidecarMetrics
+    private let logger: Logger
+    /// Problems of the last rejected reload, until a reload is applied or unchanged.
+    public private(set) var lastErrors: [String] = []
+    public private(set) var lastOutcome: ReloadOutcome?
+    public private(set) var lastReloadAt: Date?
+    /// Fingerprint of the files behind the serving snapshot, and of the last rejected ones:
+    /// a reload whose files hash the same is decided without compiling anything.
+    private var servingFingerprint: String?
+    private var rejectedFingerprint: String?
+
+    public init(store: SnapshotStore, lexiconDirectory: String, policyFile: String?, baseConfiguration: SidecarConfiguration,
+                metrics: SidecarMetrics, logger: Logger) {
+        self.store = store
+        self.lexiconDirectory = lexiconDirectory
+        self.policyFile = policyFile
+        self.baseConfiguration = baseConfiguration
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Records the fingerprint of the files the initial snapshot was built from.
+    public func start() async {
+        let directory = lexiconDirectory, policyFile = policyFile
+        servingFingerprint = await Self.offPool { Self.fingerprint(lexiconDirectory: directory, policyFile: policyFile) }
+    }
+
+    /// Loads everything anew; applies it if it differs from what is serving and is valid.
+    @discardableResult
+    public func reload(reason: String) async -> ReloadOutcome {
+        let current = store.snapshot
+        let directory = lexiconDirectory, policyFile = policyFile, base = baseConfiguration
+        let fingerprint = await Self.offPool { Self.fingerprint(lexiconDirectory: directory, policyFile: policyFile) }
+        if let fingerprint, fingerprint == servingFingerprint {
+            lastErrors = []
+            lastOutcome = .unchanged(version: current.version)
+            metrics.reload(outcome: "unchanged")
+            return .unchanged(version: current.version)
+        }
+        if let fingerprint, fingerprint == rejectedFingerprint, !lastErrors.isEmpty {
+            metrics.reload(outcome: "rejected")
+            return .rejected(errors: lastErrors)
+        }
+        // Compiling 100k terms takes about a second of CPU: do it on a Dispatch thread so the
+        // cooperative pool that serves requests is not held up.
+        let built = await Self.offPool { Self.build(lexiconDirectory: directory, policyFile: policyFile, base: base) }
+        let outcome: ReloadOutcome
+        switch built {
+        case .success(let snapshot) where snapshot.version == current.version:
+            outcome = .unchanged(version: current.version)
+            servingFingerprint = fingerprint
+            lastErrors = []
+        case .success(let snapshot):
+            store.replace(with: snapshot)
+            servingFingerprint = fingerprint
+            metrics.lexiconVersion(snapshot.version, previous: current.version)
+            outcome = .applied(version: snapshot.version)
+            lastErrors = []
+            logger.notice("reload applied", metadata: ["version": "\(snapshot.version)", "previous": "\(current.version)", "reason": "\(reason)"])
+        case .failure(let failure):
+            rejectedFingerprint = fingerprint
+            outcome = .rejected(errors: failure.problems)
+            lastErrors = failure.problems
+            // One line with every problem, so an alert shows the whole story.
+            logger.error("reload rejected; still serving \(current.version): \(failure.problems.joined(separator: " | "))",
+                         metadata: ["reason": "\(reason)"])
+        }
+        metrics.reload(outcome: outcome.label)
+        lastOutcome = outcome
+        lastReloadAt = Date()
+        return outcome
+    }
+
+    struct ReloadFailure: Error { let problems: [String] }
+
+    /// Runs blocking work (file reads, compiling) on a Dispatch thread.
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global(qos: .utility).async { continuation.resume(returning: work()) }
+        }
+    }
+
+    /// Hash of every source file's content (lexicons and policy), without compiling.
+    static func fingerprint(lexiconDirectory: String, policyFile: String?) -> String? {
+        guard let lexicons = LexiconSet.contentVersion(directory: lexiconDirectory) else { return nil }
+        guard let policyFile else { return lexicons }
+        let bytes = Array((try? Data(contentsOf: URL(fileURLWithPath: policyFile))) ?? Data())
+        var hasher = SHA256()
+        hasher.update(data: Array(lexicons.utf8))
+        hasher.update(data: bytes)
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Builds a snapshot from disk, or every problem found.
+    static func build(lexiconDirectory: String, policyFile: String?, base: SidecarConfiguration) -> Result<Snapshot, ReloadFailure> {
+        var configuration = base
+        var policyBytes: [UInt8] = []
+        if let policyFile {
+            do {
+                configuration = try SidecarConfiguration.load(file: policyFile, over: base)
+                policyBytes = Array((try? Data(contentsOf: URL(fileURLWithPath: policyFile))) ?? Data())
+            } catch {
+                return .failure(ReloadFailure(problems: error.problems))
+            }
+        }
+        do {
+            let lexicons = try LexiconSet.load(directory: lexiconDirectory)
+            return .success(Snapshot(lexicons: lexicons, policy: configuration.screening, version: Self.version(lexicons: lexicons, policy: policyBytes)))
+        } catch {
+            return .failure(ReloadFailure(problems: error.issues.map(\.description)))
+        }
+    }
+
+    /// The served version: the lexicons' content hash, combined with the policy file's when there is one.
+    static func version(lexicons: LexiconSet, policy: [UInt8]) -> String {
+        guard !policy.isEmpty else { return lexicons.version }
+        var hasher = SHA256()
+        hasher.update(data: Array(lexicons.version.utf8))
+        hasher.update(data: policy)
+        return hasher.finalize().prefix(6).map { String(format: "%02x", $0) }.joined()
+    }
+}
