@@ -82,6 +82,7 @@ extension HTTPField.Name {
     static let menshenRequestID = HTTPField.Name("X-Request-Id")!
     static let menshenLexiconVersion = HTTPField.Name("X-Menshen-Lexicon-Version")!
     static let menshenDecision = HTTPField.Name("X-Menshen-Decision")!
+    static let menshenUpstream = HTTPField.Name("X-Menshen-Upstream")!
 }
 
 /// A JSON value built for serialization (dictionaries, arrays, strings, numbers). Such graphs

@@ -27,6 +27,11 @@ struct InputOutcome: Sendable {
     let texts: [ScreenedText]
     /// The body to forward: the original bytes, or re-serialized with masked texts.
     let forwardBody: Data
+    /// The body for an external upstream: C2 values pseudonymized, C3 removed (nil when no
+    /// external upstream can be chosen).
+    let externalBody: Data?
+    /// C3 data was found (and the policy may refuse to send it out at all).
+    let externalC3: Bool
     let isStream: Bool
     let model: String?
     var matches: [Match] { texts.flatMap(\.result.matches) }
@@ -53,20 +58,61 @@ enum PayloadScreening {
 
     // MARK: Input
 
-    static func screenInput(_ body: Data, route: ScreenedRoute, snapshot: Snapshot) throws -> InputOutcome {
-        var object = try parseObject(body)
+    /// How prompts are desensitized for an upstream outside the data centre.
+    struct ExternalPolicy {
+        let map: PseudonymMap
+        let c3: C3Handling
+        /// Pseudonymize for internal upstreams too (instead of the lexicon's own mask actions).
+        let pseudonymizeInternal: Bool
+    }
+
+    static func screenInput(_ body: Data, route: ScreenedRoute, snapshot: Snapshot, external: ExternalPolicy? = nil) throws -> InputOutcome {
+        let object = try parseObject(body)
         var texts: [ScreenedText] = []
+        var results: [String: ScreeningResult] = [:]
         var changed = false
         let lexicons = snapshot.lexicons
         let policy = snapshot.policy
 
-        func screen(_ text: String, at location: String) -> String {
+        // Pass 1: screen every text; the internal body gets the lexicon's masks.
+        let internalObject = try transformTexts(object, route: route, roles: policy.inputRoles) { text, location in
             let result = lexicons.screen(text, direction: .input, policy: policy.actions)
+            results[location] = result
             if !result.matches.isEmpty { texts.append(ScreenedText(location: location, result: result)) }
+            if let external, external.pseudonymizeInternal {
+                let pseudonymized = Desensitizer.external(text, matches: result.matches, lexicons: lexicons, policy: policy.actions,
+                                                          map: external.map, c3: .remove).text
+                if pseudonymized != text { changed = true }
+                return pseudonymized
+            }
             if result.decision == .mask && result.maskedText != text { changed = true; return result.maskedText }
             return text
         }
+        let decision = texts.reduce(Decision.allow) { max($0, $1.result.decision) }
+        let forward = changed && decision != .block
+            ? try JSONSerialization.data(withJSONObject: internalObject, options: [.withoutEscapingSlashes])
+            : body
+        // Pass 2: the body an external upstream may see — C2 values as placeholders, C3 removed or flagged.
+        var externalBody: Data?
+        var foundC3 = false
+        if let external, decision != .block {
+            let externalObject = try transformTexts(object, route: route, roles: policy.inputRoles) { text, location in
+                guard let result = results[location] else { return text }
+                let d = Desensitizer.external(text, matches: result.matches, lexicons: lexicons, policy: policy.actions,
+                                              map: external.map, c3: external.c3)
+                if d.foundC3 { foundC3 = true }
+                return d.text
+            }
+            externalBody = try JSONSerialization.data(withJSONObject: externalObject, options: [.withoutEscapingSlashes])
+        }
+        return InputOutcome(decision: decision, texts: texts, forwardBody: forward, externalBody: externalBody,
+                            externalC3: foundC3, isStream: (object["stream"] as? Bool) ?? false, model: object["model"] as? String)
+    }
 
+    /// Applies `transform` to every screened text of a request (by its location), returning the new object.
+    static func transformTexts(_ input: [String: Any], route: ScreenedRoute, roles: Set<String>,
+                               _ transform: (String, String) -> String) throws -> [String: Any] {
+        var object = input
         switch route {
         case .chatCompletions:
             guard let messages = object["messages"] as? [Any] else { throw PayloadError.notJSON("'messages' must be an array") }
@@ -74,13 +120,13 @@ enum PayloadScreening {
             for (i, item) in messages.enumerated() {
                 guard var message = item as? [String: Any] else { throw PayloadError.notJSON("messages[\(i)] must be an object") }
                 let role = message["role"] as? String ?? ""
-                if policy.inputRoles.contains(role) {
+                if roles.contains(role) {
                     if let content = message["content"] as? String {
-                        message["content"] = screen(content, at: "messages[\(i)].content")
+                        message["content"] = transform(content, "messages[\(i)].content")
                     } else if let parts = message["content"] as? [Any] {
                         message["content"] = parts.enumerated().map { (j, part) -> Any in
                             guard var p = part as? [String: Any], let text = p["text"] as? String else { return part }
-                            p["text"] = screen(text, at: "messages[\(i)].content[\(j)].text")
+                            p["text"] = transform(text, "messages[\(i)].content[\(j)].text")
                             return p
                         }
                     }
@@ -88,7 +134,7 @@ enum PayloadScreening {
                         message["tool_calls"] = calls.enumerated().map { (j, call) -> Any in
                             guard var c = call as? [String: Any], var f = c["function"] as? [String: Any],
                                   let arguments = f["arguments"] as? String else { return call }
-                            f["arguments"] = screen(arguments, at: "messages[\(i)].tool_calls[\(j)].function.arguments")
+                            f["arguments"] = transform(arguments, "messages[\(i)].tool_calls[\(j)].function.arguments")
                             c["function"] = f
                             return c
                         }
@@ -99,22 +145,17 @@ enum PayloadScreening {
             object["messages"] = newMessages
         case .completions:
             if let prompt = object["prompt"] as? String {
-                object["prompt"] = screen(prompt, at: "prompt")
+                object["prompt"] = transform(prompt, "prompt")
             } else if let prompts = object["prompt"] as? [Any] {
                 object["prompt"] = prompts.enumerated().map { (i, p) -> Any in
                     guard let s = p as? String else { return p }
-                    return screen(s, at: "prompt[\(i)]")
+                    return transform(s, "prompt[\(i)]")
                 }
             } else if object["prompt"] == nil {
                 throw PayloadError.notJSON("'prompt' is required")
             }
         }
-        let decision = texts.reduce(Decision.allow) { max($0, $1.result.decision) }
-        let forward = changed && decision != .block
-            ? try JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])
-            : body
-        return InputOutcome(decision: decision, texts: texts, forwardBody: forward,
-                            isStream: (object["stream"] as? Bool) ?? false, model: object["model"] as? String)
+        return object
     }
 
     // MARK: Output (non-streamed)
@@ -196,6 +237,35 @@ enum PayloadScreening {
         return (data, texts, overall)
     }
 
+    /// Puts original values back in a JSON answer's text fields (after screening).
+    static func restorePlaceholders(in body: Data, route: ScreenedRoute, map: PseudonymMap) -> Data {
+        guard var object = try? parseObject(body), let choices = object["choices"] as? [Any] else { return body }
+        let restorer = PlaceholderRestorer(map: map)
+        object["choices"] = choices.map { item -> Any in
+            guard var choice = item as? [String: Any] else { return item }
+            switch route {
+            case .chatCompletions:
+                guard var message = choice["message"] as? [String: Any] else { return choice }
+                for key in ["content", "reasoning_content", "refusal"] {
+                    if let text = message[key] as? String { message[key] = restorer.restore(text) }
+                }
+                if let calls = message["tool_calls"] as? [Any] {
+                    message["tool_calls"] = calls.map { call -> Any in
+                        guard var c = call as? [String: Any], var f = c["function"] as? [String: Any], let a = f["arguments"] as? String else { return call }
+                        f["arguments"] = restorer.restore(a)
+                        c["function"] = f
+                        return c
+                    }
+                }
+                choice["message"] = message
+            case .completions:
+                if let text = choice["text"] as? String { choice["text"] = restorer.restore(text) }
+            }
+            return choice
+        }
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? body
+    }
+
     /// Sets a value at a path of object keys and array indices.
     static func setValue(_ value: Any, at path: ArraySlice<String>, in container: Any) -> Any {
         guard let key = path.first else { return value }
@@ -208,5 +278,15 @@ enum PayloadScreening {
             return array
         }
         return container
+    }
+}
+
+/// Rewrites the request's `model` for an upstream that names the model differently.
+enum ModelMap {
+    static func apply(_ map: [String: String], to body: Data) -> Data {
+        guard !map.isEmpty, var object = try? PayloadScreening.parseObject(body), let model = object["model"] as? String,
+              let mapped = map[model] else { return body }
+        object["model"] = mapped
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? body
     }
 }

@@ -51,7 +51,7 @@ public struct Sidecar: Sendable {
                     onAdminListening: (@Sendable (Int) async -> Void)? = nil) async throws {
         var services: [any Service] = []
         await reloader.start()
-        var upstream = configuration.upstream ?? ""
+        var upstream = configuration.routedUpstreams.first?.url ?? ""
         if configuration.demo {
             let demo = try await DemoUpstream.start(logger: logger)
             upstream = demo.baseURL
@@ -71,7 +71,11 @@ public struct Sidecar: Sendable {
         let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
 
         let health = HealthState()
-        let responder = SidecarResponder(store: store, client: client, upstream: upstreamURL, configuration: configuration,
+        var upstreams = configuration.routedUpstreams
+        if configuration.demo { upstreams = [UpstreamConfiguration(name: "demo", url: upstreamURL, trust: .internal)] }
+        let pool = UpstreamPool(upstreams: upstreams, health: .init(failureThreshold: configuration.upstreamHealth.failureThreshold,
+                                                                     cooldown: configuration.upstreamHealth.cooldown))
+        let responder = SidecarResponder(store: store, client: client, pool: pool, configuration: configuration,
                                          health: health, metrics: metrics, logger: logger)
         let app = Application(
             responder: responder,

@@ -29,6 +29,11 @@ extension SidecarConfiguration {
         ("screening.actions", nil, "List of {category | rule, direction?, action} overriding lexicon actions."),
         ("screening.output_refusal", nil, "Text that replaces a blocked answer."),
         ("screening.input_refusal", nil, "Message of the 400 error for a blocked prompt."),
+        ("upstreams", nil, "List of {name, url, trust: internal|external, max_in_flight, queue_wait, model_map} in routing order; overrides upstream."),
+        ("upstream_health.failure_threshold", nil, "Consecutive connect failures or 5xx after which an upstream is skipped. Default 3."),
+        ("upstream_health.cooldown", nil, "How long an unhealthy upstream is skipped before it is tried again. Default 10s."),
+        ("desensitization.internal", nil, "lexicon (apply lexicon actions; default) or pseudonymize (reversible placeholders) for internal upstreams."),
+        ("desensitization.c3_external", nil, "block (default) or remove: C3 data (passwords, CVV, one-time codes) bound for an external upstream."),
         ("admin.listen", "MENSHEN_ADMIN_LISTEN", "host:port of the admin listener (/admin/*, /metrics). Default 127.0.0.1:9090."),
         ("admin.token_file", "MENSHEN_ADMIN_TOKEN_FILE", "File with the bearer token for the admin listener; required beyond loopback."),
         ("reload.watch", nil, "Watch lexicons and the policy file for changes (inotify + polling). Default true."),
@@ -148,6 +153,45 @@ extension SidecarConfiguration {
                         if let s = node.string, !s.isEmpty { config.screening.inputRefusal = s } else { problem(full, node, "expected text") }
                     }
                 }
+            case "upstreams":
+                guard let list = v.sequence else { problem(key, v, "expected a list of upstreams"); continue }
+                var upstreams: [UpstreamConfiguration] = []
+                for (i, item) in list.enumerated() {
+                    let at = "upstreams[\(i)]"
+                    guard let name = item["name"]?.string, let url = item["url"]?.string else { problem(at, item, "needs 'name' and 'url'"); continue }
+                    var u = UpstreamConfiguration(name: name, url: url)
+                    mapping(item, at, allowed: ["name", "url", "trust", "max_in_flight", "queue_wait", "model_map"]) { field, node in
+                        switch field {
+                        case "trust":
+                            if let t = node.string.flatMap(Trust.init(rawValue:)) { u.trust = t } else { problem("\(at).trust", node, "must be internal or external") }
+                        case "max_in_flight": if let n = int(node, "\(at).max_in_flight") { u.maxInFlight = n }
+                        case "queue_wait": if let d = duration(node, "\(at).queue_wait") { u.queueWait = d }
+                        case "model_map":
+                            guard let m = node.mapping else { problem("\(at).model_map", node, "expected a mapping of model names"); return }
+                            for (from, to) in m { if let f = from.string, let t = to.string { u.modelMap[f] = t } }
+                        default: break
+                        }
+                    }
+                    upstreams.append(u)
+                }
+                config.upstreams = upstreams
+            case "upstream_health":
+                mapping(v, key, allowed: ["failure_threshold", "cooldown"]) { name, node in
+                    if name == "failure_threshold" { if let n = int(node, "upstream_health.failure_threshold") { config.upstreamHealth.failureThreshold = n } }
+                    else if let d = duration(node, "upstream_health.cooldown") { config.upstreamHealth.cooldown = d }
+                }
+            case "desensitization":
+                mapping(v, key, allowed: ["internal", "c3_external"]) { name, node in
+                    if name == "internal" {
+                        switch node.string {
+                        case "lexicon": config.desensitization.pseudonymizeInternal = false
+                        case "pseudonymize": config.desensitization.pseudonymizeInternal = true
+                        default: problem("desensitization.internal", node, "must be lexicon or pseudonymize")
+                        }
+                    } else if let c = node.string.flatMap(C3Handling.init(rawValue:)) {
+                        config.desensitization.c3External = c
+                    } else { problem("desensitization.c3_external", node, "must be block or remove") }
+                }
             case "admin":
                 mapping(v, key, allowed: ["listen", "token_file"]) { name, node in
                     if name == "listen" {
@@ -166,7 +210,7 @@ extension SidecarConfiguration {
                     }
                 }
             default:
-                problem(key, k, "unknown key (known: listen, upstream, lexicons, limits, timeouts, screening, admin, reload)")
+                problem(key, k, "unknown key (known: listen, upstream, upstreams, upstream_health, desensitization, lexicons, limits, timeouts, screening, admin, reload)")
             }
         }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }

@@ -16,12 +16,38 @@ public struct SidecarConfiguration: Sendable, Equatable {
     public var limits = Limits()
     public var timeouts = Timeouts()
     public var screening = ScreeningPolicy()
+    /// Named upstreams in routing order (primary first). Empty: the single `upstream`, internal.
+    public var upstreams: [UpstreamConfiguration] = []
+    public var desensitization = Desensitization()
+    /// When an upstream counts as unhealthy.
+    public var upstreamHealth = UpstreamHealth()
     public var admin = Admin()
     public var reload = Reload()
     /// The YAML policy file this configuration was read from (watched for reloads).
     public var policyFile: String?
 
     public init() {}
+
+    /// Desensitization for hybrid IDC + cloud deployments.
+    public struct Desensitization: Sendable, Equatable {
+        /// For internal upstreams: `lexicon` applies the lexicons' own actions (mask is
+        /// irreversible); `pseudonymize` uses reversible placeholders there too.
+        public var pseudonymizeInternal = false
+        /// C3 data (passwords, CVV, one-time codes) on its way to an external upstream: refused or cut out.
+        public var c3External: C3Handling = .block
+    }
+
+    /// Consecutive failures (connect errors, 5xx) after which an upstream is skipped for a cool-down.
+    public struct UpstreamHealth: Sendable, Equatable {
+        public var failureThreshold = 3
+        public var cooldown: Duration = .seconds(10)
+    }
+
+    /// The upstreams to route over: the configured list, or the single `upstream`.
+    public var routedUpstreams: [UpstreamConfiguration] {
+        if !upstreams.isEmpty { return upstreams }
+        return upstream.map { [UpstreamConfiguration(name: "primary", url: $0, trust: .internal)] } ?? []
+    }
 
     /// The admin listener: `/admin/*` and `/metrics`, apart from model traffic.
     public struct Admin: Sendable, Equatable {
@@ -122,7 +148,11 @@ public struct SidecarConfiguration: Sendable, Equatable {
     /// Checks cross-field rules; returns problems naming the key.
     public func validate() -> [String] {
         var problems: [String] = []
-        if upstream == nil && !demo { problems.append("upstream: required (or run with --demo)") }
+        if upstream == nil && upstreams.isEmpty && !demo { problems.append("upstream: required (or run with --demo)") }
+        for (i, u) in upstreams.enumerated() where !(u.url.hasPrefix("http://") || u.url.hasPrefix("https://")) {
+            problems.append("upstreams[\(i)].url: '\(u.url)' must start with http:// or https://")
+        }
+        if Set(upstreams.map(\.name)).count != upstreams.count { problems.append("upstreams: names must be unique") }
         if let upstream, !(upstream.hasPrefix("http://") || upstream.hasPrefix("https://")) {
             problems.append("upstream: '\(upstream)' must start with http:// or https://")
         }

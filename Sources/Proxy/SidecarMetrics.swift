@@ -54,6 +54,16 @@ public final class SidecarMetrics: Sendable {
         Recorder(label: "menshen_stream_holdback_bytes", factory: factory).record(bytes)
     }
 
+    /// `menshen_upstream_requests_total{upstream,trust}`: where requests were routed.
+    func upstreamRequest(upstream: String, trust: String) {
+        Counter(label: "menshen_upstream_requests_total", dimensions: [("upstream", upstream), ("trust", trust)], factory: factory).increment()
+    }
+
+    /// `menshen_desensitized_values_total{upstream,type}`: values replaced by placeholders (counts, never values).
+    func desensitized(upstream: String, type: String, count: Int) {
+        Counter(label: "menshen_desensitized_values_total", dimensions: [("upstream", upstream), ("type", type)], factory: factory).increment(by: count)
+    }
+
     /// `menshen_lexicon_info{version} 1` — the served lexicon version.
     func lexiconVersion(_ version: String, previous: String?) {
         if let previous, previous != version {

@@ -15,7 +15,7 @@ struct SidecarResponder: HTTPResponder {
 
     let store: SnapshotStore
     let client: HTTPClient
-    let upstream: String
+    let pool: UpstreamPool
     let configuration: SidecarConfiguration
     let health: HealthState
     let metrics: SidecarMetrics
@@ -64,8 +64,13 @@ struct SidecarResponder: HTTPResponder {
         let input: InputOutcome
         let scanStart = ContinuousClock.now
         defer { metrics.scanTime(direction: "input", ContinuousClock.now - scanStart) }
+        // Reversible placeholders for what may leave the data centre; the map lives as long as this request.
+        let pseudonyms = PseudonymMap()
+        let needsExternal = configuration.desensitization.pseudonymizeInternal || pool.upstreams.contains { $0.trust == .external }
+        let external = needsExternal ? PayloadScreening.ExternalPolicy(map: pseudonyms, c3: configuration.desensitization.c3External,
+                                                                        pseudonymizeInternal: configuration.desensitization.pseudonymizeInternal) : nil
         do {
-            input = try PayloadScreening.screenInput(body, route: route, snapshot: snapshot)
+            input = try PayloadScreening.screenInput(body, route: route, snapshot: snapshot, external: external)
             record(input.matches, direction: .input, snapshot: snapshot)
         } catch PayloadError.invalidUTF8 {
             throw OpenAIError.badRequest("request body is not valid UTF-8", code: "invalid_utf8")
@@ -80,22 +85,81 @@ struct SidecarResponder: HTTPResponder {
             logger.debug("prompt blocked", metadata: ["request_id": "\(requestID)"])
             return error.response(requestID: requestID, extraHeaders: menshenHeaders(snapshot, decision: .block))
         }
-        // 2. Forward it.
-        let upstreamStart = ContinuousClock.now
-        let upstreamResponse = try await forward(request, body: ByteBuffer(data: input.forwardBody), requestID: requestID)
-        metrics.upstreamTime(route: route.rawValue, ContinuousClock.now - upstreamStart)
-        // 3. Screen the answer.
-        let isEventStream = upstreamResponse.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
-        if isEventStream && upstreamResponse.status == .ok {
-            return streamedAnswer(upstreamResponse, route: route, snapshot: snapshot, inputDecision: input.decision, requestID: requestID,
-                                  started: scanStart)
+        // 2. Forward it: the primary serves while it has capacity; otherwise overflow in order.
+        let routed = try await dispatch(request, input: input, route: route, requestID: requestID, pseudonyms: pseudonyms)
+        // 3. Screen the answer (placeholders are restored after screening, on released text only).
+        let restore = routed.lease.upstream.trust == .external || configuration.desensitization.pseudonymizeInternal
+        let context = AnswerContext(snapshot: snapshot, route: route, inputDecision: input.decision, requestID: requestID,
+                                    started: scanStart, lease: routed.lease, pool: pool, pseudonyms: restore && !pseudonyms.isEmpty ? pseudonyms : nil)
+        let isEventStream = routed.response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
+        if isEventStream && routed.response.status == .ok {
+            return streamedAnswer(routed.response, context: context)
         }
-        return try await bufferedAnswer(upstreamResponse, route: route, snapshot: snapshot, inputDecision: input.decision, requestID: requestID)
+        defer { pool.release(routed.lease, routed.response.status.code >= 500 ? .failure : .success) }
+        return try await bufferedAnswer(routed.response, context: context)
+    }
+
+    /// What an answer needs from its request.
+    struct AnswerContext: Sendable {
+        let snapshot: Snapshot
+        let route: ScreenedRoute
+        let inputDecision: Decision
+        let requestID: String
+        let started: ContinuousClock.Instant
+        let lease: UpstreamPool.Lease
+        let pool: UpstreamPool
+        /// Set when the prompt went out with placeholders: the answer gets the values back.
+        let pseudonyms: PseudonymMap?
+    }
+
+    /// Picks an upstream and sends the body *built for its trust level*: an external upstream
+    /// only ever gets the desensitized body, on the first try, on overflow after a failed
+    /// attempt, and on every error path — the original body is not in scope there.
+    private func dispatch(_ request: Request, input: InputOutcome, route: ScreenedRoute, requestID: String,
+                       pseudonyms: PseudonymMap) async throws -> (response: HTTPClientResponse, lease: UpstreamPool.Lease) {
+        var excluded = Set<Int>()
+        var lastError: OpenAIError?
+        while let lease = await pool.acquire(excluding: excluded) {
+            let upstream = lease.upstream
+            let body: Data
+            switch upstream.trust {
+            case .external:
+                if input.externalC3 && configuration.desensitization.c3External == .block {
+                    pool.release(lease, .success)
+                    var error = OpenAIError(status: .badRequest, message: "The prompt carries C3 data (passwords, card security codes or one-time codes), which may not leave the data centre.",
+                                            type: "invalid_request_error", code: "content_filter")
+                    error.details["reason"] = JSONFragment("sensitive_data_external")
+                    throw error
+                }
+                guard let externalBody = input.externalBody else { pool.release(lease, .success); throw OpenAIError.unavailable("no desensitized body", code: "internal_error") }
+                body = externalBody
+                for (type, count) in pseudonyms.countsByType { metrics.desensitized(upstream: upstream.name, type: type, count: count) }
+            case .internal:
+                body = input.forwardBody
+            }
+            let upstreamStart = ContinuousClock.now
+            do {
+                let response = try await forward(request, to: upstream, body: ModelMap.apply(upstream.modelMap, to: body), requestID: requestID)
+                metrics.upstreamTime(route: route.rawValue, ContinuousClock.now - upstreamStart)
+                metrics.upstreamRequest(upstream: upstream.name, trust: upstream.trust.rawValue)
+                return (response, lease)
+            } catch let error as OpenAIError where error.code == "upstream_unreachable" {
+                // Nothing reached the model: overflow to the next upstream.
+                pool.release(lease, .failure)
+                excluded.insert(lease.index)
+                lastError = error
+                logger.debug("upstream unreachable, overflowing", metadata: ["upstream": "\(upstream.name)", "request_id": "\(requestID)"])
+            } catch {
+                pool.release(lease, .failure)
+                throw error
+            }
+        }
+        throw lastError ?? OpenAIError.unavailable("every upstream is saturated or unhealthy", code: "upstream_unavailable")
     }
 
     /// A non-streamed answer: buffered (bounded), screened whole, delivered.
-    private func bufferedAnswer(_ response: HTTPClientResponse, route: ScreenedRoute, snapshot: Snapshot, inputDecision: Decision,
-                                requestID: String) async throws -> Response {
+    private func bufferedAnswer(_ response: HTTPClientResponse, context: AnswerContext) async throws -> Response {
+        let route = context.route, snapshot = context.snapshot, inputDecision = context.inputDecision, requestID = context.requestID
         let limit = configuration.limits.maxResponseBytes
         var buffer: ByteBuffer
         do {
@@ -111,19 +175,24 @@ struct SidecarResponder: HTTPResponder {
                             body: .init(byteBuffer: ByteBuffer(data: data)))
         }
         let scanStart = ContinuousClock.now
-        let screened = PayloadScreening.screenOutput(data, route: route, snapshot: snapshot)
+        var screened = PayloadScreening.screenOutput(data, route: route, snapshot: snapshot)
         metrics.scanTime(direction: "output", ContinuousClock.now - scanStart)
+        if let pseudonyms = context.pseudonyms {
+            screened.body = PayloadScreening.restorePlaceholders(in: screened.body, route: route, map: pseudonyms)
+        }
         record(screened.texts.flatMap(\.result.matches), direction: .output, snapshot: snapshot)
         var headers = responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: screened.body != data)
         headers[.menshenDecision] = max(inputDecision, screened.decision).rawValue
+        headers[.menshenUpstream] = context.lease.upstream.name
         buffer = ByteBuffer(data: screened.body)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
     }
 
     /// A streamed answer: each upstream event re-emitted with only its settled text.
-    private func streamedAnswer(_ response: HTTPClientResponse, route: ScreenedRoute, snapshot: Snapshot, inputDecision: Decision,
-                                requestID: String, started: ContinuousClock.Instant) -> Response {
+    private func streamedAnswer(_ response: HTTPClientResponse, context: AnswerContext) -> Response {
+        let route = context.route, snapshot = context.snapshot, requestID = context.requestID, started = context.started
         var headers = responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: true)
+        headers[.menshenUpstream] = context.lease.upstream.name
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-cache"
         let upstreamBody = response.body
@@ -132,8 +201,10 @@ struct SidecarResponder: HTTPResponder {
         let logger = self.logger
         let metrics = self.metrics
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            var screener = StreamScreener(snapshot: snapshot, route: route)
+            var screener = StreamScreener(snapshot: snapshot, route: route, pseudonyms: context.pseudonyms)
             var firstDelivered = false
+            var failed = false
+            defer { context.pool.release(context.lease, failed ? .failure : .success) }
             defer { Self.record(screener.matches.map(\.match), direction: .output, snapshot: snapshot, metrics: metrics) }
             var parser = SSEParser(maximumLineBytes: limits.maxEventBytes)
             let deadline = ContinuousClock.now + streamTotal
@@ -166,6 +237,7 @@ struct SidecarResponder: HTTPResponder {
                 // Either the upstream failed mid-stream or the client left; if the client left,
                 // the next write fails too and ends this closure.
                 upstreamFailure = "upstream connection failed: \(type(of: error))"
+                failed = true
                 logger.debug("upstream stream error", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
             }
             if screener.state == .streaming {
@@ -227,8 +299,11 @@ struct SidecarResponder: HTTPResponder {
 
     // MARK: Pass-through
 
+    /// Other paths go to the primary upstream only — never overflowed to an external one, since
+    /// their bodies (embeddings inputs, say) are not screened.
     private func passThrough(_ request: Request, requestID: String) async throws -> Response {
-        var upstreamRequest = HTTPClientRequest(url: upstream + request.uri.description)
+        guard let primary = pool.upstreams.first else { throw OpenAIError.unavailable("no upstream configured", code: "upstream_unavailable") }
+        var upstreamRequest = HTTPClientRequest(url: primary.url + request.uri.description)
         upstreamRequest.method = HTTPMethod(rawValue: request.method.rawValue)
         upstreamRequest.headers = forwardHeaders(request.headers, requestID: requestID)
         if request.method != .get && request.method != .head {
@@ -269,8 +344,9 @@ struct SidecarResponder: HTTPResponder {
         }
     }
 
-    private func forward(_ request: Request, body: ByteBuffer, requestID: String) async throws -> HTTPClientResponse {
-        var upstreamRequest = HTTPClientRequest(url: upstream + request.uri.description)
+    private func forward(_ request: Request, to upstream: UpstreamConfiguration, body: Data, requestID: String) async throws -> HTTPClientResponse {
+        let body = ByteBuffer(data: body)
+        var upstreamRequest = HTTPClientRequest(url: upstream.url + request.uri.description)
         upstreamRequest.method = .POST
         upstreamRequest.headers = forwardHeaders(request.headers, requestID: requestID)
         upstreamRequest.headers.replaceOrAdd(name: "content-type", value: "application/json")
@@ -283,7 +359,8 @@ struct SidecarResponder: HTTPResponder {
         }
     }
 
-    /// Maps a client error to what the caller is told: 504 for timeouts, 502 otherwise.
+    /// Maps a client error to what the caller is told: 504 for timeouts, 502 otherwise (and
+    /// `upstream_unreachable` only when nothing can have reached the model).
     private func upstreamError(_ error: any Error) -> OpenAIError {
         if let e = error as? HTTPClientError, e == .deadlineExceeded || e == .readTimeout {
             return .gatewayTimeout("the model server did not answer in time")

@@ -35,10 +35,14 @@ struct StreamScreener {
         var base = 0
         var masks: [Match] = []
         var blockAt: Int?
+        /// Restores placeholders in what is released, holding back a possible split one.
+        var restorer: PlaceholderRestorer?
     }
 
     let snapshot: Snapshot
     let route: ScreenedRoute
+    /// Placeholders to restore in released text (the prompt went out pseudonymized).
+    let pseudonyms: PseudonymMap?
     private(set) var state: State = .streaming
     private var fields: [FieldKey: FieldStream] = [:]
     private var finishedChoices: Set<Int> = []
@@ -52,9 +56,10 @@ struct StreamScreener {
     /// Bytes held back right now, summed over fields (for metrics).
     var heldBytes: Int { fields.values.reduce(0) { $0 + $1.held.count } }
 
-    init(snapshot: Snapshot, route: ScreenedRoute) {
+    init(snapshot: Snapshot, route: ScreenedRoute, pseudonyms: PseudonymMap? = nil) {
         self.snapshot = snapshot
         self.route = route
+        self.pseudonyms = pseudonyms
     }
 
     /// The strongest decision so far.
@@ -171,7 +176,8 @@ struct StreamScreener {
             fields[key] = nil
             final = true
         }
-        var stream = fields[key] ?? FieldStream(scanner: StreamScanner(lexicons: snapshot.lexicons, direction: .output))
+        var stream = fields[key] ?? FieldStream(scanner: StreamScanner(lexicons: snapshot.lexicons, direction: .output),
+                                                restorer: pseudonyms.map(PlaceholderRestorer.init(map:)))
         let bytes = Array(text.utf8)
         stream.held += bytes
         let progress = final ? stream.scanner.finish() : stream.scanner.feed(bytes)
@@ -205,7 +211,12 @@ struct StreamScreener {
         stream.held.removeFirst(count)
         stream.base = releaseTo
         if count > 0 { deliveredText = true }
-        return (String(decoding: out, as: UTF8.self), stream.blockAt != nil)
+        var text = String(decoding: out, as: UTF8.self)
+        if stream.restorer != nil {
+            text = stream.restorer!.feed(text)
+            if final && stream.blockAt == nil { text += stream.restorer!.finish() }
+        }
+        return (text, stream.blockAt != nil)
     }
 
     private mutating func flush(choice: Int) -> (texts: [(FieldKey, String)], blocked: Bool) {

@@ -105,7 +105,7 @@ extension LexiconSet {
         var firstDefinition: [String: SourceLocation] = [:]
         var termsByCategory: [String: Int] = [:]
         var exceptionCount = 0
-        let folding = UnicodeFolding.shared
+        var normalizer = TermNormalizer()
 
         // Group term lists by their normalization steps: one automaton per group.
         struct PendingTerm { let symbols: [UInt32]; let entry: PatternEntry; let location: SourceLocation }
@@ -132,8 +132,9 @@ extension LexiconSet {
                                   placeholder: nil, description: file.description, source: location))
                 ruleHasExceptions.append(file.terms.contains { $0.isException })
                 var seenTerms: [[UInt32]: Int] = [:]
+                seenTerms.reserveCapacity(file.terms.count)      // growing a dictionary of arrays rehashes them all
                 for term in file.terms {
-                    let symbols = folding.normalize(term.text, steps: file.steps)
+                    let symbols = normalizer.normalize(term.text, steps: file.steps)
                     if symbols.isEmpty {
                         issues.append(LexiconIssue(file: path, line: term.line, message: "term '\(term.text)' is empty after normalization (\(file.steps))"))
                         continue
@@ -147,7 +148,7 @@ extension LexiconSet {
                     switch file.wordBoundary {
                     case .off: boundary = (false, false)
                     case .on: boundary = (true, true)
-                    case .auto: boundary = (UnicodeFolding.isWordCharacter(symbols.first!), UnicodeFolding.isWordCharacter(symbols.last!))
+                    case .auto: boundary = (normalizer.isWord(symbols.first!), normalizer.isWord(symbols.last!))
                     }
                     let entry = PatternEntry(rule: ruleIndex, isException: term.isException, needsLeftBoundary: boundary.0,
                                              needsRightBoundary: boundary.1, line: Int32(term.line))
@@ -187,18 +188,33 @@ extension LexiconSet {
         var profileStats: [Stats.Profile] = []
         for (steps, terms) in termsBySteps.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             // Symbols by frequency, so the busiest characters get small ids and pack densely.
-            var frequency: [UInt32: Int] = [:]
-            for term in terms { for s in term.symbols { frequency[s, default: 0] += 1 } }
-            let alphabet = frequency.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
-            var symbolOf: [UInt32: UInt32] = [:]
-            for (i, scalar) in alphabet.enumerated() { symbolOf[scalar] = UInt32(i + 1) }
+            // (Counted in an array for the BMP: hashing every symbol of 100k terms costs more.)
+            var bmpFrequency = [Int](repeating: 0, count: 0x10000)
+            var astralFrequency: [UInt32: Int] = [:]
+            for term in terms {
+                for s in term.symbols {
+                    if s < 0x10000 { bmpFrequency[Int(s)] += 1 } else { astralFrequency[s, default: 0] += 1 }
+                }
+            }
+            var counted: [(key: UInt32, value: Int)] = astralFrequency.map { ($0.key, $0.value) }
+            for (s, n) in bmpFrequency.enumerated() where n > 0 { counted.append((UInt32(s), n)) }
+            let alphabet = counted.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
+            var bmpSymbol = [UInt32](repeating: 0, count: 0x10000)
+            var astralSymbol: [UInt32: UInt32] = [:]
+            for (i, scalar) in alphabet.enumerated() {
+                if scalar < 0x10000 { bmpSymbol[Int(scalar)] = UInt32(i + 1) } else { astralSymbol[scalar] = UInt32(i + 1) }
+            }
+            func symbolOf(_ scalar: UInt32) -> UInt32 {
+                scalar < 0x10000 ? bmpSymbol[Int(scalar)] : astralSymbol[scalar] ?? 0
+            }
 
             // Deduplicate patterns across files; each keeps a list of entries.
             var patternIndex: [[UInt32]: Int] = [:]
+            patternIndex.reserveCapacity(terms.count)
             var patterns: [[UInt32]] = []
             var entriesOf: [[PatternEntry]] = []
             for term in terms {
-                let mapped = term.symbols.map { symbolOf[$0]! }
+                let mapped = term.symbols.map { symbolOf($0) }
                 if let p = patternIndex[mapped] {
                     entriesOf[p].append(term.entry)
                 } else {
@@ -214,7 +230,7 @@ extension LexiconSet {
                 issues.append(LexiconIssue(file: terms[0].location.file, line: terms[0].location.line, message: "cannot build automaton: \(error)"))
                 return nil
             }
-            let classes = ScalarClassTable(steps: steps, astralAlphabet: alphabet.filter { $0 > 0xFFFF }) { symbolOf[$0] ?? 0 }
+            let classes = ScalarClassTable(steps: steps, astralAlphabet: alphabet.filter { $0 > 0xFFFF }) { symbolOf($0) }
             var entryStart: [Int32] = [0]
             var entries: [PatternEntry] = []
             for list in entriesOf {
@@ -245,6 +261,57 @@ extension LexiconSet {
             hasher.update(data: [0])
         }
         return hasher.finalize().prefix(6).map { String(format2($0)) }.joined()
+    }
+}
+
+/// `UnicodeFolding.normalize` with the per-scalar work memoized: a 100k-term lexicon has a few
+/// thousand distinct scalars, and folding each occurrence afresh (allocating on every step) was a
+/// quarter of compile time. Results are identical by construction: the cache holds exactly what
+/// `normalize` produces for the scalar alone, and `normalize` works scalar by scalar.
+struct TermNormalizer {
+    let folding = UnicodeFolding.shared
+    private var steps: NormalizationSteps?
+    /// Per BMP scalar: where its folded scalars start in `folded` (-1: not computed yet).
+    private var start = [Int32]()
+    private var count = [UInt8]()
+    private var folded: [UInt32] = []
+    /// Per BMP scalar: word character or not (-1: not computed yet).
+    private var word = [Int8](repeating: -1, count: 0x10000)
+
+    mutating func normalize(_ text: String, steps: NormalizationSteps) -> [UInt32] {
+        if steps != self.steps {
+            self.steps = steps
+            start = [Int32](repeating: -1, count: 0x10000)
+            count = [UInt8](repeating: 0, count: 0x10000)
+            folded.removeAll(keepingCapacity: true)
+        }
+        var out: [UInt32] = []
+        for scalar in text.unicodeScalars {
+            let v = scalar.value
+            guard v < 0x10000 else {
+                out.append(contentsOf: folding.normalize(String(scalar), steps: steps))
+                continue
+            }
+            if start[Int(v)] < 0 {
+                let list = folding.normalize(String(scalar), steps: steps)
+                if list.count > Int(UInt8.max) {      // never in practice; keep it uncached
+                    out.append(contentsOf: list)
+                    continue
+                }
+                start[Int(v)] = Int32(folded.count)
+                count[Int(v)] = UInt8(list.count)
+                folded.append(contentsOf: list)
+            }
+            let from = Int(start[Int(v)])
+            out.append(contentsOf: folded[from..<from + Int(count[Int(v)])])
+        }
+        return out
+    }
+
+    mutating func isWord(_ scalar: UInt32) -> Bool {
+        guard scalar < 0x10000 else { return UnicodeFolding.isWordCharacter(scalar) }
+        if word[Int(scalar)] < 0 { word[Int(scalar)] = UnicodeFolding.isWordCharacter(scalar) ? 1 : 0 }
+        return word[Int(scalar)] == 1
     }
 }
 

@@ -22,6 +22,8 @@ public struct StreamScanner: Sendable {
     var regex: [RegexChannel]
     /// Bytes of an incomplete UTF-8 sequence at the end of the last chunk.
     var carry: [UInt8] = []
+    /// Scratch for joining `carry` with the next piece (kept for its capacity).
+    var joined: [UInt8] = []
     /// Stream offset of the first byte not yet decoded (the start of `carry`).
     var decodedUpTo = 0
     var isFinished = false
@@ -44,19 +46,31 @@ public struct StreamScanner: Sendable {
     public var offset: Int { decodedUpTo + carry.count }
 
     /// Scans the next piece of the stream.
+    ///
+    /// Per-piece overhead matters (a proxy feeds tokens of a few bytes, the benchmark 64-byte
+    /// pieces of text that is mostly 3-byte CJK, so two pieces in three end inside a UTF-8
+    /// sequence): the carry and the joined buffer keep their capacity across pieces, so a
+    /// piece costs no allocation unless it produces matches.
     public mutating func feed(_ chunk: UnsafeRawBufferPointer) -> ScanProgress {
         precondition(!isFinished, "StreamScanner.feed after finish")
         var matches: [Match] = []
+        let bytes = chunk.bindMemory(to: UInt8.self)
         if carry.isEmpty {
-            let stop = scan(chunk.bindMemory(to: UInt8.self), base: decodedUpTo, final: false, into: &matches)
-            carry = Array(chunk[stop...])
+            let stop = scan(bytes, base: decodedUpTo, final: false, into: &matches)
+            if stop < bytes.count { carry.append(contentsOf: bytes[stop...]) }
             decodedUpTo += stop
         } else {
-            // Rare: the previous chunk ended inside a UTF-8 sequence. Join it with this chunk.
-            let joined = carry + Array(chunk)
-            carry = []
-            let stop = joined.withUnsafeBufferPointer { scan($0, base: decodedUpTo, final: false, into: &matches) }
-            carry = Array(joined[stop...])
+            // The previous piece ended inside a UTF-8 sequence: join it with this piece.
+            joined.removeAll(keepingCapacity: true)
+            joined.append(contentsOf: carry)
+            joined.append(contentsOf: bytes)
+            carry.removeAll(keepingCapacity: true)
+            var stop = 0
+            var joined = self.joined
+            self.joined = []
+            joined.withUnsafeBufferPointer { stop = scan($0, base: decodedUpTo, final: false, into: &matches) }
+            if stop < joined.count { carry.append(contentsOf: joined[stop...]) }
+            self.joined = joined
             decodedUpTo += stop
         }
         let settled = settle(final: false, into: &matches)
@@ -166,14 +180,16 @@ struct ProfileScan: Sendable {
         var position = self.position
         var lastWasWord = self.lastWasWord
         let ringMask = self.ringMask
-        let profile = self.profile
+        // Copies of just what the loop reads (each copy is a retain and a release per piece, and
+        // streams feed many small pieces); the rare paths below read `self.profile` themselves.
+        let automaton = profile.automaton
         let classes = profile.classes
         // The ring is moved out of `self` for the loop, so that the rare-path methods below can
         // mutate `self` without overlapping the ring's access.
         var ringStorage: [Int] = []
         swap(&ringStorage, &ring)
         defer { swap(&ringStorage, &ring) }
-        profile.automaton.withTables { tables in
+        automaton.withTables { tables in
             ringStorage.withUnsafeMutableBufferPointer { ringBuffer in
                 let ring = ringBuffer.baseAddress!
                 classes.bmp.withUnsafeBufferPointer { bmpBuffer in

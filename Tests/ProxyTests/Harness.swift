@@ -27,6 +27,9 @@ enum UpstreamScript: Sendable {
     case slow(milliseconds: Int)
     /// Streams forever (one event per 20 ms) until the client goes away; records cancellation.
     case endless
+    /// Answers with what it was asked (the last user message), as JSON or streamed in pieces
+    /// of `pieceSize` bytes — so tests see what a model would repeat back.
+    case echo(stream: Bool, pieceSize: Int)
 }
 
 /// An in-process model server on 127.0.0.1 that records every request it receives and
@@ -76,6 +79,19 @@ final class FakeUpstream: Sendable {
                 return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
                     for p in pieces { try await writer.write(ByteBuffer(bytes: p)) }
                     throw CancellationError()          // Hummingbird closes the connection mid-body
+                })
+            case .echo(let stream, let size):
+                let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+                let messages = object["messages"] as? [[String: Any]] ?? []
+                let prompt = messages.last { $0["role"] as? String == "user" }?["content"] as? String ?? ""
+                let answer = "收到：" + prompt
+                if !stream {
+                    return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: chatAnswer(answer))))
+                }
+                let wire = sseAnswer(answer.map(String.init))
+                return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+                    for p in pieces(wire, size: size) { try await writer.write(ByteBuffer(bytes: p)) }
+                    try await writer.finish(nil)
                 })
             case .endless:
                 return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { [state] writer in
