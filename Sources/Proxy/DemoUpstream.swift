@@ -23,7 +23,7 @@ enum DemoUpstream {
     ]
     static let defaultAnswer = "（演示回答）您好！我是演示用的脚本上游，不是真正的模型。Menshen 会在这段回答到达您之前逐段完成检查。"
 
-    static func answer(for body: Data) -> String {
+    static func answer(for body: Data, logger: Logger? = nil) -> String {
         let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
         var prompt = object["prompt"] as? String ?? ""
         if let messages = object["messages"] as? [[String: Any]], let last = messages.last(where: { $0["role"] as? String == "user" }) {
@@ -31,6 +31,9 @@ enum DemoUpstream {
             else if let parts = last["content"] as? [[String: Any]] { prompt = parts.compactMap { $0["text"] as? String }.joined(separator: " ") }
         }
         let lower = prompt.lowercased()
+        // What this (possibly external) upstream saw: with desensitization on, placeholders only.
+        logger?.notice("demo upstream received prompt: \(prompt)")
+        if lower.contains("复述") || lower.contains("repeat") { return "（演示回答）您说的是：\(prompt)" }
         return script.first { $0.keywords.contains { lower.contains($0) } }?.answer ?? defaultAnswer
     }
 
@@ -43,11 +46,11 @@ enum DemoUpstream {
         }
         router.post("/v1/chat/completions") { request, _ -> Response in
             let body = Data(try await request.body.collect(upTo: 1 << 22).readableBytesView)
-            return respond(body: body, chat: true)
+            return respond(body: body, chat: true, logger: logger)
         }
         router.post("/v1/completions") { request, _ -> Response in
             let body = Data(try await request.body.collect(upTo: 1 << 22).readableBytesView)
-            return respond(body: body, chat: false)
+            return respond(body: body, chat: false, logger: logger)
         }
         router.post("/v1/embeddings") { _, _ -> Response in
             jsonResponse(["object": "list", "model": "menshen-demo", "data": [["object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]]]])
@@ -59,9 +62,9 @@ enum DemoUpstream {
         return Running(baseURL: "http://127.0.0.1:\(port)", service: app)
     }
 
-    static func respond(body: Data, chat: Bool) -> Response {
+    static func respond(body: Data, chat: Bool, logger: Logger) -> Response {
         let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
-        let text = answer(for: body)
+        let text = answer(for: body, logger: logger)
         let stream = object["stream"] as? Bool ?? false
         let id = "demo-\(UInt32.random(in: 0...UInt32.max))"
         let created = Int(Date().timeIntervalSince1970)

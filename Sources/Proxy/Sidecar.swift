@@ -51,7 +51,7 @@ public struct Sidecar: Sendable {
                     onAdminListening: (@Sendable (Int) async -> Void)? = nil) async throws {
         var services: [any Service] = []
         await reloader.start()
-        var upstream = configuration.routedUpstreams.first?.url ?? ""
+        var upstream = configuration.demo ? "" : (configuration.routedUpstreams.first?.url ?? "")
         if configuration.demo {
             let demo = try await DemoUpstream.start(logger: logger)
             upstream = demo.baseURL
@@ -72,7 +72,11 @@ public struct Sidecar: Sendable {
 
         let health = HealthState()
         var upstreams = configuration.routedUpstreams
-        if configuration.demo { upstreams = [UpstreamConfiguration(name: "demo", url: upstreamURL, trust: .internal)] }
+        if configuration.demo {
+            // `url: demo` in an upstreams list means the demo upstream (so the hybrid set-up can be tried locally).
+            upstreams = upstreams.map { u in var u = u; if u.url == "demo" { u.url = upstreamURL }; return u }
+            if upstreams.isEmpty || configuration.upstreams.isEmpty { upstreams = [UpstreamConfiguration(name: "demo", url: upstreamURL, trust: .internal)] }
+        }
         let pool = UpstreamPool(upstreams: upstreams, health: .init(failureThreshold: configuration.upstreamHealth.failureThreshold,
                                                                      cooldown: configuration.upstreamHealth.cooldown))
         let responder = SidecarResponder(store: store, client: client, pool: pool, configuration: configuration,

@@ -149,7 +149,7 @@ public struct SidecarConfiguration: Sendable, Equatable {
     public func validate() -> [String] {
         var problems: [String] = []
         if upstream == nil && upstreams.isEmpty && !demo { problems.append("upstream: required (or run with --demo)") }
-        for (i, u) in upstreams.enumerated() where !(u.url.hasPrefix("http://") || u.url.hasPrefix("https://")) {
+        for (i, u) in upstreams.enumerated() where !(u.url.hasPrefix("http://") || u.url.hasPrefix("https://") || (demo && u.url == "demo")) {
             problems.append("upstreams[\(i)].url: '\(u.url)' must start with http:// or https://")
         }
         if Set(upstreams.map(\.name)).count != upstreams.count { problems.append("upstreams: names must be unique") }
