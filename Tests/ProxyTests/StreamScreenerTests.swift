@@ -166,3 +166,12 @@ struct ConfigurationTests {
         #expect(missing.validate() == ["upstream: 'ftp://x' must start with http:// or https://"])
     }
 }
+
+struct DocumentationTests {
+    @Test func configurationReferenceMatchesTheCode() throws {
+        let doc = try String(contentsOfFile: repositoryRoot + "/docs/configuration.md", encoding: .utf8)
+        #expect(doc == SidecarConfiguration.referenceMarkdown(), "regenerate: menshen config reference > docs/configuration.md")
+        // Every key the parser accepts is documented, and vice versa.
+        for entry in SidecarConfiguration.keyReference { #expect(doc.contains("`\(entry.key)`")) }
+    }
+}
