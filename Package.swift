@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "menshen", targets: ["menshen"]),
         .executable(name: "menshen-bench", targets: ["MenshenBench"]),
+        .executable(name: "menshen-feature-bench", targets: ["FeatureBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -63,6 +64,11 @@ let package = Package(
             name: "MenshenBench",
             dependencies: ["Screening", "AhoCorasick", "Normalization"],
             path: "Benchmarks/MenshenBench"
+        ),
+        .executableTarget(
+            name: "FeatureBench",
+            dependencies: ["Screening"],
+            path: "Benchmarks/FeatureBench"
         ),
         .testTarget(name: "AhoCorasickTests", dependencies: ["AhoCorasick"]),
         .testTarget(name: "ScreeningTests", dependencies: ["Screening", "Normalization", "AhoCorasick"], exclude: ["Fixtures"]),
