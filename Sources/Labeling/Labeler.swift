@@ -61,10 +61,19 @@ public struct Labeler: Sendable {
     /// The implicit label with a given `ProduceID` (e.g. the audit event id, to join the two).
     /// Throws if the id breaks the value rules or is empty.
     public func implicitLabel(for deliveredText: String, produceID: String) throws(LabelError) -> AIGCLabel {
+        var digest = DeliveredTextDigest()
+        digest.append(deliveredText)
+        return try implicitLabel(digest: digest, produceID: produceID)
+    }
+
+    /// The implicit label for a text hashed as it streamed (see `DeliveredTextDigest`), so
+    /// a streamed answer need not be kept whole. A new `ProduceID` unless one is given.
+    public func implicitLabel(digest: DeliveredTextDigest, produceID: String? = nil) throws(LabelError) -> AIGCLabel {
+        let produceID = produceID ?? ProduceID.make()
         if produceID.isEmpty { throw .invalidValue("ProduceID", produceID, "is empty") }
         try LabelValue.check(produceID, field: "ProduceID")
         var label = AIGCLabel(contentProducer: configuration.contentProducer, produceID: produceID,
-                              reservedCode1: LabelMAC.textCode(produceID: produceID, text: deliveredText, key: key),
+                              reservedCode1: LabelMAC.textCode(produceID: produceID, textSHA256: digest.hexDigest, key: key),
                               contentPropagator: configuration.contentPropagator ?? configuration.contentProducer,
                               propagateID: configuration.propagateID ?? produceID, reservedCode2: "")
         label.reservedCode2 = LabelMAC.labelCode(label, keyID: configuration.keyID, key: key)
@@ -137,11 +146,40 @@ public struct LabelVerifier: Sendable {
                                message: LabelMAC.labelMessage(label, keyID: keyID), key: key) else {
             return .labelAltered("ReservedCode2 does not authenticate the label's fields (a field was edited, or another key signed it)")
         }
-        guard LabelMAC.isValid(label.reservedCode1, message: LabelMAC.textMessage(produceID: label.produceID, text: text), key: key) else {
+        let textSHA256 = hex(SHA256.hash(data: Array(text.utf8)))
+        guard LabelMAC.isValid(label.reservedCode1, message: LabelMAC.textMessage(produceID: label.produceID, textSHA256: textSHA256), key: key) else {
             return .textAltered
         }
         return .intact
     }
+}
+
+/// The SHA-256 of the delivered text, fed piece by piece as the answer streams.
+///
+/// ```swift
+/// var digest = DeliveredTextDigest()
+/// digest.append(labeler.explicit.leading)
+/// for piece in deliveredContentDeltas { digest.append(piece) }
+/// digest.append(labeler.explicit.trailing)
+/// let label = try labeler.implicitLabel(digest: digest)
+/// ```
+///
+/// For several choices, feed each choice whole, in index order, with
+/// `appendChoiceSeparator()` between them (the same text as
+/// `LabeledAnswer.coveredText(ofChoices:)`); interleaved streams must be kept per choice.
+public struct DeliveredTextDigest {
+    private var hasher = SHA256()
+
+    public init() {}
+
+    /// Adds the next piece of delivered text (its UTF-8 bytes).
+    public mutating func append(_ piece: String) { hasher.update(data: Array(piece.utf8)) }
+
+    /// Adds the separator between two choices.
+    public mutating func appendChoiceSeparator() { append(LabeledAnswer.choiceSeparator) }
+
+    /// Lowercase hex of the digest so far.
+    public var hexDigest: String { hex(hasher.finalize()) }
 }
 
 /// swift-crypto 3.x does not mark `SymmetricKey` `Sendable`, though it is an immutable value
@@ -152,8 +190,8 @@ struct SendableKey: @unchecked Sendable {
 
 /// The two MACs, kept in one place so signing and checking cannot drift apart.
 enum LabelMAC {
-    static func textMessage(produceID: String, text: String) -> [UInt8] {
-        Array("aigc-rc1\n\(produceID)\n\(hex(SHA256.hash(data: Array(text.utf8))))".utf8)
+    static func textMessage(produceID: String, textSHA256: String) -> [UInt8] {
+        Array("aigc-rc1\n\(produceID)\n\(textSHA256)".utf8)
     }
 
     static func labelMessage(_ label: AIGCLabel, keyID: String) -> [UInt8] {
@@ -162,8 +200,8 @@ enum LabelMAC {
         return Array(("aigc-rc2\n" + parts.joined(separator: "\n")).utf8)
     }
 
-    static func textCode(produceID: String, text: String, key: SymmetricKey) -> String {
-        hex(HMAC<SHA256>.authenticationCode(for: textMessage(produceID: produceID, text: text), using: key))
+    static func textCode(produceID: String, textSHA256: String, key: SymmetricKey) -> String {
+        hex(HMAC<SHA256>.authenticationCode(for: textMessage(produceID: produceID, textSHA256: textSHA256), using: key))
     }
 
     static func labelCode(_ label: AIGCLabel, keyID: String, key: SymmetricKey) -> String {

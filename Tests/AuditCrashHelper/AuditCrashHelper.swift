@@ -8,10 +8,14 @@ import Logging
 /// standard output once `recordDurably` has returned (the acknowledgement the test checks
 /// against the log); another task records plain events meanwhile, so the writer is busy —
 /// and small files rotate — when SIGKILL arrives.
+///
+/// `AuditCrashHelper DIR COUNT`: stops after COUNT acknowledged events, closes the log and
+/// exits 0 (scripts/e2e.sh uses it to make a log for `menshen audit verify`).
 @main
 struct AuditCrashHelper {
     static func main() async throws {
         let directory = CommandLine.arguments[1]
+        let count = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) : nil
         var configuration = AuditConfiguration()
         configuration.directory = directory
         configuration.maxFileBytes = 16 << 10
@@ -25,22 +29,22 @@ struct AuditCrashHelper {
             return e
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<1 {
-                group.addTask {
-                    var i = 0
-                    while true { try await log.record(event("noise-\(worker)-\(i)", excerpt: 10)); i += 1 }
-                }
+            group.addTask {
+                var i = 0
+                while !Task.isCancelled { try await log.record(event("noise-\(i)", excerpt: 10)); i += 1 }
             }
             group.addTask {
                 var i = 0
-                while true {
+                while i != count {
                     let id = "ack-\(i)"
                     try await log.recordDurably(event(id, excerpt: 2))
                     FileHandle.standardOutput.write(Data((id + "\n").utf8))
                     i += 1
                 }
             }
-            try await group.next()
+            try await group.next()           // only the acknowledging task ends (after COUNT)
+            group.cancelAll()
         }
+        await log.close()
     }
 }

@@ -200,6 +200,19 @@ struct SinkTests {
         #expect(error?.kind == .closed)
     }
 
+    @Test func plainRecordsAreFsyncedByTheTimer() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let log = try AuditLog(configuration: configuration(dir.path) { $0.fsyncInterval = .milliseconds(200) }, logger: quietLogger)
+        try await log.recordDurably(event("a"))          // fsyncs now
+        let before = log.statistics.syncs
+        try await log.record(event("b"))                 // written, its fsync due within 200 ms
+        // Nobody asks for durability: the writer's own timer fsyncs within the interval.
+        await eventually("the fsync timer fires") { log.statistics.syncs > before }
+        #expect(try records(dir.logFiles).map(\.event.eventID) == ["a", "b"])
+        await log.close()
+    }
+
     @Test func fileAndStdoutTogether() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }

@@ -108,6 +108,23 @@ struct ImplicitLabelTests {
         #expect(earlier < later)
     }
 
+    @Test func streamedDigestMatchesTheWholeText() throws {
+        let labeler = try makeLabeler()
+        let pieces = ["理财", "有风险，", "投资需", "谨慎。"]
+        var digest = DeliveredTextDigest()
+        digest.append(labeler.explicit.leading)
+        for piece in pieces { digest.append(piece) }
+        digest.append(labeler.explicit.trailing)
+        let streamed = try labeler.implicitLabel(digest: digest, produceID: "p1")
+        let whole = try labeler.implicitLabel(for: labeler.explicit.apply(to: pieces.joined()), produceID: "p1")
+        #expect(streamed == whole)
+        #expect(labeler.verify(text: labeler.explicit.apply(to: pieces.joined()), label: streamed) == .intact)
+        var two = DeliveredTextDigest()
+        two.append("甲"); two.appendChoiceSeparator(); two.append("乙")
+        let label = try labeler.implicitLabel(digest: two)
+        #expect(labeler.verify(text: LabeledAnswer.coveredText(ofChoices: ["甲", "乙"]), label: label) == .intact)
+    }
+
     @Test func givenProduceIDIsChecked() throws {
         let labeler = try makeLabeler()
         #expect(try labeler.implicitLabel(for: "x", produceID: "evt-123").produceID == "evt-123")
