@@ -3,6 +3,8 @@ import PackageDescription
 
 // Dependencies point inward: menshen → Proxy → Screening → (Normalization, AhoCorasick, CPCRE2).
 // Nothing in Screening knows about networking; AhoCorasick and Normalization know about nothing.
+// Labeling (GB 45438 labels) and Audit (the tamper-evident log) are leaves beside Screening:
+// they know nothing of screening or networking.
 let package = Package(
     name: "menshen",
     platforms: [.macOS(.v14)],
@@ -56,9 +58,17 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        .target(name: "Labeling", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Audit", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "menshen", dependencies: [
-            "Screening", "Proxy",
+            "Screening", "Proxy", "Labeling", "Audit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(
             name: "MenshenBench",
@@ -76,5 +86,12 @@ let package = Package(
             "Proxy", "Screening",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
+        .testTarget(name: "LabelingTests", dependencies: ["Labeling", .product(name: "Crypto", package: "swift-crypto")]),
+        // The crash test runs AuditCrashHelper as a child process and kills it; depending on it
+        // makes SwiftPM build it before the tests run.
+        .executableTarget(name: "AuditCrashHelper", dependencies: [
+            "Audit", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/AuditCrashHelper"),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "AuditCrashHelper"]),
     ]
 )

@@ -29,6 +29,24 @@ out=$($bin lexicon validate "$tmp" 2>&1); rc=$?
 [ $rc = 1 ] && ok "validate: exit 1 on a broken file" || bad "validate: exit 1 on a broken file" "exit $rc"
 contains "validate: names file:line" "$out" "$tmp/broken.txt:3:"
 
+# --- Labels and the audit log (docs/labeling-and-audit.md) ------------------------------
+printf '%s' 0123456789abcdef0123456789abcdef > "$tmp/label.key"
+printf '您好。\n\n本回答由人工智能生成' > "$tmp/answer.txt"
+$bin label sign --key-file "$tmp/label.key" --producer 0091110000MA01ABCDE1X2SVC01 --text "$tmp/answer.txt" > "$tmp/label.json"
+contains "label sign: Appendix E object" "$(cat "$tmp/label.json")" '{"AIGC":{"Label":"1","ContentProducer":"0091110000MA01ABCDE1X2SVC01","ProduceID":"'
+expect_exit "label verify: intact" 0 $bin label verify --key-file "$tmp/label.key" --text "$tmp/answer.txt" --label "$tmp/label.json"
+printf '您好！\n\n本回答由人工智能生成' > "$tmp/edited.txt"
+out=$($bin label verify --key-file "$tmp/label.key" --text "$tmp/edited.txt" --label "$tmp/label.json"); rc=$?
+[ $rc = 1 ] && ok "label verify: exit 1 on an edited text" || bad "label verify: exit 1 on an edited text" "exit $rc"
+contains "label verify: says text altered" "$out" "text altered"
+# A log written by the crash-test helper (built with the tests): 100 durable events, then it closes.
+timeout 60 .build/debug/AuditCrashHelper "$tmp/audit" 100 >/dev/null 2>&1
+expect_exit "audit verify: intact" 0 $bin audit verify "$tmp/audit"
+first=$(ls "$tmp/audit"/audit-*.jsonl | head -1); sed -i '3d' "$first"
+out=$($bin audit verify "$tmp/audit"); rc=$?
+[ $rc = 1 ] && ok "audit verify: exit 1 on a deleted line" || bad "audit verify: exit 1 on a deleted line" "exit $rc"
+contains "audit verify: names the line" "$out" "$first:3: prev does not match"
+
 # --- The proxy, with the demo upstream --------------------------------------------------
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 $bin serve --demo --listen 127.0.0.1:$port > "$tmp/serve.log" 2>&1 &
