@@ -41,7 +41,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Proxy", dependencies: [
-            "Screening",
+            "Screening", "Audit", "Labeling",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdHTTP2", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

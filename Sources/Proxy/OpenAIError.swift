@@ -83,6 +83,8 @@ extension HTTPField.Name {
     static let menshenLexiconVersion = HTTPField.Name("X-Menshen-Lexicon-Version")!
     static let menshenDecision = HTTPField.Name("X-Menshen-Decision")!
     static let menshenUpstream = HTTPField.Name("X-Menshen-Upstream")!
+    /// GB 45438 Appendix E implicit label of a non-streamed answer.
+    static let aigcLabel = HTTPField.Name("X-AIGC-Label")!
 }
 
 /// A JSON value built for serialization (dictionaries, arrays, strings, numbers). Such graphs

@@ -18,6 +18,8 @@ enum ScreenedRoute: String, Sendable {
 /// A screened text's place in a payload, for audit and for answers.
 struct ScreenedText: Sendable {
     let location: String
+    /// The text as screened (kept for the audit event's hash and masked excerpt).
+    let text: String
     let result: ScreeningResult
 }
 
@@ -78,7 +80,7 @@ enum PayloadScreening {
         let internalObject = try transformTexts(object, route: route, roles: policy.inputRoles) { text, location in
             let result = lexicons.screen(text, direction: .input, policy: policy.actions)
             results[location] = result
-            if !result.matches.isEmpty { texts.append(ScreenedText(location: location, result: result)) }
+            if !result.matches.isEmpty { texts.append(ScreenedText(location: location, text: text, result: result)) }
             if let external, external.pseudonymizeInternal {
                 let pseudonymized = Desensitizer.external(text, matches: result.matches, lexicons: lexicons, policy: policy.actions,
                                                           map: external.map, c3: .remove).text
@@ -178,7 +180,7 @@ enum PayloadScreening {
             var found: [ScreenedText] = []
             func screen(_ text: String, at location: String) -> ScreeningResult {
                 let r = lexicons.screen(text, direction: .output, policy: policy.actions)
-                if !r.matches.isEmpty { found.append(ScreenedText(location: location, result: r)) }
+                if !r.matches.isEmpty { found.append(ScreenedText(location: location, text: text, result: r)) }
                 return r
             }
             var replacements: [(path: [String], text: String)] = []

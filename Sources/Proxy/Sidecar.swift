@@ -1,4 +1,7 @@
 import AsyncHTTPClient
+import Audit
+import Crypto
+import Labeling
 import Foundation
 import Hummingbird
 import Logging
@@ -21,6 +24,8 @@ public struct Sidecar: Sendable {
     public let reloader: Reloader
     let logger: Logger
     let adminToken: String?
+    let labeler: Labeler?
+    let auditLog: AuditLog?
 
     /// Loads lexicons and checks the configuration; throws with every problem named.
     public init(configuration: SidecarConfiguration, metrics: SidecarMetrics = SidecarMetrics(), logger: Logger) throws {
@@ -30,7 +35,42 @@ public struct Sidecar: Sendable {
             token = (try? String(contentsOfFile: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
             if token?.isEmpty ?? true { problems.append("admin.token_file: cannot read a token from \(file)") }
         }
+        // GB 45438 labels: the key signs ReservedCode1/2.
+        var labeler: Labeler?
+        if configuration.labels.enabled {
+            var labelConfiguration = LabelConfiguration(contentProducer: configuration.labels.contentProducer)
+            labelConfiguration.explicitText = configuration.labels.explicitText
+            labelConfiguration.explicitPosition = configuration.labels.explicitPosition
+            labelConfiguration.contentPropagator = configuration.labels.contentPropagator
+            labelConfiguration.propagateID = configuration.labels.propagateID
+            labelConfiguration.keyID = configuration.labels.keyID
+            do {
+                let key: SymmetricKey
+                if let file = configuration.labels.keyFile { key = try LabelKey.load(file: file) }
+                else if let variable = configuration.labels.keyEnvironment { key = try LabelKey.load(environmentVariable: variable) }
+                else {
+                    key = SymmetricKey(size: .bits256)
+                    logger.warning("labels: no labels.key_file or labels.key_env; signing with an ephemeral key — labels cannot be verified after a restart")
+                }
+                if configuration.labels.contentProducer == "00" + String(repeating: "0", count: 25) {
+                    logger.warning("labels: labels.content_producer is the all-zero placeholder; set your provider code")
+                }
+                labeler = try Labeler(configuration: labelConfiguration, key: key)
+            } catch {
+                problems.append("labels: \(error)")
+            }
+        }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
+        self.labeler = labeler
+        do {
+            var auditConfiguration = configuration.audit.log
+            if auditConfiguration.directory == nil && !auditConfiguration.stdout { auditConfiguration.stdout = true }
+            var auditLogger = logger
+            auditLogger[metadataKey: "component"] = "audit"
+            auditLog = try AuditLog(configuration: auditConfiguration, logger: auditLogger)
+        } catch {
+            throw ConfigurationError(problems: ["audit: \(error)"])
+        }
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
@@ -80,7 +120,9 @@ public struct Sidecar: Sendable {
         let pool = UpstreamPool(upstreams: upstreams, health: .init(failureThreshold: configuration.upstreamHealth.failureThreshold,
                                                                      cooldown: configuration.upstreamHealth.cooldown))
         let responder = SidecarResponder(store: store, client: client, pool: pool, configuration: configuration,
-                                         health: health, metrics: metrics, logger: logger)
+                                         health: health, metrics: metrics,
+                                         audit: AuditRecorder(log: auditLog, settings: configuration.audit, metrics: metrics),
+                                         labeling: labeler.map(AnswerLabeling.init(labeler:)), logger: logger)
         let app = Application(
             responder: responder,
             server: .http1AndH2C(),
@@ -114,9 +156,11 @@ public struct Sidecar: Sendable {
             try await group.run()
         } catch {
             try? await client.shutdown()
+            await auditLog?.close()
             throw error
         }
         try await client.shutdown()
+        await auditLog?.close()
     }
 }
 

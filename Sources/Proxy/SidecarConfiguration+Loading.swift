@@ -1,4 +1,6 @@
 import Foundation
+import Audit
+import Labeling
 import Screening
 import Yams
 
@@ -34,6 +36,26 @@ extension SidecarConfiguration {
         ("upstream_health.cooldown", nil, "How long an unhealthy upstream is skipped before it is tried again. Default 10s."),
         ("desensitization.internal", nil, "lexicon (apply lexicon actions; default) or pseudonymize (reversible placeholders) for internal upstreams."),
         ("desensitization.c3_external", nil, "block (default) or remove: C3 data (passwords, CVV, one-time codes) bound for an external upstream."),
+        ("labels.enabled", nil, "Explicit text label and implicit AIGC metadata (GB 45438-2025) on every generated answer. Default true."),
+        ("labels.explicit_text", nil, "The explicit label; must contain 人工智能 or AI, and 生成 or 合成. Default 本回答由人工智能生成."),
+        ("labels.explicit_position", nil, "start or end (default end)."),
+        ("labels.content_producer", nil, "ContentProducer: 00 + 20-character subject code + 5-character service code."),
+        ("labels.content_propagator", nil, "ContentPropagator (default: the producer)."),
+        ("labels.propagate_id", nil, "PropagateID (default: each answer's ProduceID)."),
+        ("labels.key_id", nil, "Key identifier written into ReservedCode2. Default k1."),
+        ("labels.key_file", "MENSHEN_LABEL_KEY_FILE", "File with the HMAC key (at least 32 bytes) for ReservedCode1/2."),
+        ("labels.key_env", nil, "Name of an environment variable holding the HMAC key instead."),
+        ("audit.directory", "MENSHEN_AUDIT_DIRECTORY", "Directory of the audit log files (hash-chained, rotated). Default ./audit."),
+        ("audit.stdout", nil, "Also write audit events to standard output (for the cluster's log collector). Default false."),
+        ("audit.max_file_bytes", nil, "Rotate a file at this size. Default 67108864."),
+        ("audit.rotate_interval", nil, "Rotate a file at this age. Default 24h."),
+        ("audit.retention_days", nil, "Delete rotated files older than this. Default 180."),
+        ("audit.max_files", nil, "Keep at most this many files (default: no limit)."),
+        ("audit.fsync_interval", nil, "Batch fsync interval. Default 50ms."),
+        ("audit.queue_capacity", nil, "Events queued for the writer before requests wait. Default 4096."),
+        ("audit.on_write_failure", nil, "fail_closed (default: answer 503 when events cannot be written) or continue."),
+        ("audit.client_headers", nil, "Request headers recorded as the client's identity."),
+        ("audit.raw_excerpts", nil, "Policy switch: put raw matched text in excerpts. Default false (every match masked)."),
         ("admin.listen", "MENSHEN_ADMIN_LISTEN", "host:port of the admin listener (/admin/*, /metrics). Default 127.0.0.1:9090."),
         ("admin.token_file", "MENSHEN_ADMIN_TOKEN_FILE", "File with the bearer token for the admin listener; required beyond loopback."),
         ("reload.watch", nil, "Watch lexicons and the policy file for changes (inotify + polling). Default true."),
@@ -225,6 +247,53 @@ extension SidecarConfiguration {
                         config.desensitization.c3External = c
                     } else { problem("desensitization.c3_external", node, "must be block or remove") }
                 }
+            case "labels":
+                mapping(v, key, allowed: ["enabled", "explicit_text", "explicit_position", "content_producer", "content_propagator",
+                                          "propagate_id", "key_id", "key_file", "key_env"]) { name, node in
+                    let full = "labels.\(name)"
+                    switch name {
+                    case "enabled":
+                        if let b = YAMLBool.parse(node.string) { config.labels.enabled = b } else { problem(full, node, "expected true or false") }
+                    case "explicit_text":
+                        guard let t = node.string else { problem(full, node, "expected text"); return }
+                        do { try ExplicitLabel.validate(t); config.labels.explicitText = t } catch { problem(full, node, "\(error)") }
+                    case "explicit_position":
+                        if let p = node.string.flatMap(ExplicitLabel.Position.init(rawValue:)) { config.labels.explicitPosition = p } else { problem(full, node, "must be start or end") }
+                    case "content_producer": config.labels.contentProducer = node.string ?? ""
+                    case "content_propagator": config.labels.contentPropagator = node.string
+                    case "propagate_id": config.labels.propagateID = node.string
+                    case "key_id": config.labels.keyID = node.string ?? config.labels.keyID
+                    case "key_file": config.labels.keyFile = node.string
+                    default: config.labels.keyEnvironment = node.string
+                    }
+                }
+            case "audit":
+                mapping(v, key, allowed: ["directory", "stdout", "max_file_bytes", "rotate_interval", "retention_days", "max_files",
+                                          "fsync_interval", "queue_capacity", "on_write_failure", "client_headers", "raw_excerpts"]) { name, node in
+                    let full = "audit.\(name)"
+                    switch name {
+                    case "directory": config.audit.log.directory = node.string
+                    case "stdout":
+                        if let b = YAMLBool.parse(node.string) { config.audit.log.stdout = b } else { problem(full, node, "expected true or false") }
+                    case "max_file_bytes": if let n = int(node, full) { config.audit.log.maxFileBytes = n }
+                    case "rotate_interval": if let d = duration(node, full) { config.audit.log.rotateInterval = d }
+                    case "retention_days": if let n = int(node, full) { config.audit.log.retentionDays = n }
+                    case "max_files": if let n = int(node, full) { config.audit.log.maxFiles = n }
+                    case "fsync_interval": if let d = duration(node, full) { config.audit.log.fsyncInterval = d }
+                    case "queue_capacity": if let n = int(node, full) { config.audit.log.queueCapacity = n }
+                    case "on_write_failure":
+                        switch node.string {
+                        case "fail_closed": config.audit.log.onWriteFailure = .failClosed
+                        case "continue": config.audit.log.onWriteFailure = .continue
+                        default: problem(full, node, "must be fail_closed or continue")
+                        }
+                    case "client_headers":
+                        guard let list = node.sequence?.compactMap(\.string) else { problem(full, node, "expected a list of header names"); return }
+                        config.audit.clientHeaders = list.map { $0.lowercased() }
+                    default:
+                        if let b = YAMLBool.parse(node.string) { config.audit.rawExcerpts = b } else { problem(full, node, "expected true or false") }
+                    }
+                }
             case "admin":
                 mapping(v, key, allowed: ["listen", "token_file"]) { name, node in
                     if name == "listen" {
@@ -243,7 +312,7 @@ extension SidecarConfiguration {
                     }
                 }
             default:
-                problem(key, k, "unknown key (known: listen, upstream, upstreams, upstream_health, desensitization, lexicons, limits, timeouts, screening, admin, reload)")
+                problem(key, k, "unknown key (known: listen, upstream, upstreams, upstream_health, desensitization, lexicons, limits, timeouts, screening, labels, audit, admin, reload)")
             }
         }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
@@ -261,6 +330,8 @@ extension SidecarConfiguration {
             if let hp = HostPort.parse(v) { admin.listen = hp } else { problems.append("MENSHEN_ADMIN_LISTEN: '\(v)' is not host:port") }
         }
         if let v = environment["MENSHEN_ADMIN_TOKEN_FILE"] { admin.tokenFile = v }
+        if let v = environment["MENSHEN_LABEL_KEY_FILE"] { labels.keyFile = v }
+        if let v = environment["MENSHEN_AUDIT_DIRECTORY"] { audit.log.directory = v }
         if let v = environment["MENSHEN_LEXICONS"] { lexicons = v }
         if let v = environment["MENSHEN_MAX_REQUEST_BYTES"] {
             if let n = Int(v) { limits.maxRequestBytes = n } else { problems.append("MENSHEN_MAX_REQUEST_BYTES: '\(v)' is not an integer") }

@@ -1,3 +1,5 @@
+import Audit
+import Labeling
 import Screening
 
 /// Everything `menshen serve` needs, validated once at start-up.
@@ -23,10 +25,41 @@ public struct SidecarConfiguration: Sendable, Equatable {
     public var upstreamHealth = UpstreamHealth()
     public var admin = Admin()
     public var reload = Reload()
+    /// GB 45438-2025 labels on every generated answer.
+    public var labels = Labels()
+    /// The audit log of block, mask, flag and shadow decisions.
+    public var audit = AuditSettings()
     /// The YAML policy file this configuration was read from (watched for reloads).
     public var policyFile: String?
 
     public init() {}
+
+    /// Generated-content labels (GB 45438-2025, 《人工智能生成合成内容标识办法》).
+    public struct Labels: Sendable, Equatable {
+        /// Add the explicit text label and the implicit AIGC metadata to every generated answer.
+        public var enabled = true
+        public var explicitText = "本回答由人工智能生成"
+        public var explicitPosition: ExplicitLabel.Position = .end
+        /// The provider code: `00` + 20-character subject code + 5-character service code.
+        /// The default is a placeholder that start-up warns about.
+        public var contentProducer = "00" + String(repeating: "0", count: 25)
+        public var contentPropagator: String?
+        public var propagateID: String?
+        public var keyID = "k1"
+        /// HMAC key for ReservedCode1/2, from a file or an environment variable (≥ 32 bytes).
+        /// Without one, an ephemeral key is generated at start (labels cannot be verified later).
+        public var keyFile: String?
+        public var keyEnvironment: String?
+    }
+
+    /// Audit log settings: the log itself, plus what the proxy puts in it.
+    public struct AuditSettings: Sendable, Equatable {
+        public var log = AuditConfiguration()
+        /// Request headers copied into each event as the client's identity (`x-user-id`, …).
+        public var clientHeaders: [String] = []
+        /// Policy switch: excerpts with the raw matched text. Off: every match is masked.
+        public var rawExcerpts = false
+    }
 
     /// Desensitization for hybrid IDC + cloud deployments.
     public struct Desensitization: Sendable, Equatable {

@@ -64,6 +64,16 @@ public final class SidecarMetrics: Sendable {
         Counter(label: "menshen_desensitized_values_total", dimensions: [("upstream", upstream), ("type", type)], factory: factory).increment(by: count)
     }
 
+    /// `menshen_audit_events_total{action}`: audit events written (shadow counted on its own).
+    func auditEvent(action: String) {
+        Counter(label: "menshen_audit_events_total", dimensions: [("action", action)], factory: factory).increment()
+    }
+
+    /// `menshen_audit_write_errors_total`
+    func auditWriteError() {
+        Counter(label: "menshen_audit_write_errors_total", factory: factory).increment()
+    }
+
     /// `menshen_lexicon_info{version} 1` — the served lexicon version.
     func lexiconVersion(_ version: String, previous: String?) {
         if let previous, previous != version {

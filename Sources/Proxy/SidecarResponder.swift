@@ -19,6 +19,9 @@ struct SidecarResponder: HTTPResponder {
     let configuration: SidecarConfiguration
     let health: HealthState
     let metrics: SidecarMetrics
+    let audit: AuditRecorder
+    /// GB 45438 labels for answers (nil when `labels.enabled` is false).
+    let labeling: AnswerLabeling?
     let logger: Logger
 
     func respond(to request: Request, context: Context) async throws -> Response {
@@ -77,6 +80,11 @@ struct SidecarResponder: HTTPResponder {
         } catch PayloadError.notJSON(let message) {
             throw OpenAIError.badRequest(message, code: "invalid_json")
         }
+        let auditContext = AuditRecorder.Context(requestID: requestID, route: route.rawValue, model: input.model, upstream: nil,
+                                                 client: audit.client(request.headers), started: scanStart)
+        // The block's event is on disk before the refusal leaves; other decisions are queued.
+        try await audit.record(input.texts.flatMap { audit.events(text: $0.text, matches: $0.result.matches, direction: .input,
+                                                                   snapshot: snapshot, context: auditContext) })
         if input.decision == .block {
             var error = OpenAIError(status: .badRequest, message: snapshot.policy.inputRefusal, type: "invalid_request_error", code: "content_filter")
             error.details["content_filter_result"] = JSONFragment(ContentFilterDetails.object(
@@ -90,7 +98,9 @@ struct SidecarResponder: HTTPResponder {
         // 3. Screen the answer (placeholders are restored after screening, on released text only).
         let restore = routed.lease.upstream.trust == .external || configuration.desensitization.pseudonymizeInternal
         let context = AnswerContext(snapshot: snapshot, route: route, inputDecision: input.decision, requestID: requestID,
-                                    started: scanStart, lease: routed.lease, pool: pool, pseudonyms: restore && !pseudonyms.isEmpty ? pseudonyms : nil)
+                                    started: scanStart, lease: routed.lease, pool: pool, pseudonyms: restore && !pseudonyms.isEmpty ? pseudonyms : nil,
+                                    audit: AuditRecorder.Context(requestID: requestID, route: route.rawValue, model: input.model,
+                                                                 upstream: routed.lease.upstream.name, client: auditContext.client, started: scanStart))
         let isEventStream = routed.response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
         if isEventStream && routed.response.status == .ok {
             return streamedAnswer(routed.response, context: context)
@@ -110,6 +120,7 @@ struct SidecarResponder: HTTPResponder {
         let pool: UpstreamPool
         /// Set when the prompt went out with placeholders: the answer gets the values back.
         let pseudonyms: PseudonymMap?
+        let audit: AuditRecorder.Context
     }
 
     /// Picks an upstream and sends the body *built for its trust level*: an external upstream
@@ -177,13 +188,20 @@ struct SidecarResponder: HTTPResponder {
         let scanStart = ContinuousClock.now
         var screened = PayloadScreening.screenOutput(data, route: route, snapshot: snapshot)
         metrics.scanTime(direction: "output", ContinuousClock.now - scanStart)
+        try await audit.record(screened.texts.flatMap { audit.events(text: $0.text, matches: $0.result.matches, direction: .output,
+                                                                       snapshot: snapshot, context: context.audit) })
         if let pseudonyms = context.pseudonyms {
             screened.body = PayloadScreening.restorePlaceholders(in: screened.body, route: route, map: pseudonyms)
+        }
+        var aigcHeader: String?
+        if let labeling {
+            (screened.body, aigcHeader) = labeling.label(body: screened.body, route: route)
         }
         record(screened.texts.flatMap(\.result.matches), direction: .output, snapshot: snapshot)
         var headers = responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: screened.body != data)
         headers[.menshenDecision] = max(inputDecision, screened.decision).rawValue
         headers[.menshenUpstream] = context.lease.upstream.name
+        if let aigcHeader { headers[.aigcLabel] = aigcHeader }
         buffer = ByteBuffer(data: screened.body)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
     }
@@ -200,15 +218,30 @@ struct SidecarResponder: HTTPResponder {
         let streamTotal = configuration.timeouts.streamTotal
         let logger = self.logger
         let metrics = self.metrics
+        let audit = self.audit
+        let labeling = self.labeling
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var screener = StreamScreener(snapshot: snapshot, route: route, pseudonyms: context.pseudonyms)
+            var labeler = labeling.map { StreamLabeler(labeler: $0.labeler, route: route) }
+            var audited = false
+            /// Audit events of the stream: written before the final events leave (durably for a block).
+            func auditStream() async {
+                guard !audited else { return }
+                audited = true
+                let events = screener.auditTexts.flatMap { audit.events(text: $0.text, matches: $0.matches, direction: .output, snapshot: snapshot, context: context.audit) }
+                do { try await audit.record(events) } catch {
+                    logger.error("audit write failed for a streamed answer", metadata: ["request_id": "\(requestID)"])
+                }
+            }
             var firstDelivered = false
             var failed = false
             defer { context.pool.release(context.lease, failed ? .failure : .success) }
             defer { Self.record(screener.matches.map(\.match), direction: .output, snapshot: snapshot, metrics: metrics) }
             var parser = SSEParser(maximumLineBytes: limits.maxEventBytes)
             let deadline = ContinuousClock.now + streamTotal
-            func send(_ events: [SSEParser.Event], _ writer: inout any ResponseBodyWriter) async throws {
+            func send(_ screened: [SSEParser.Event], _ writer: inout any ResponseBodyWriter) async throws {
+                if screener.state == .blocked { await auditStream() }
+                let events = labeler.map { l -> [SSEParser.Event] in var l = l; defer { labeler = l }; return l.process(screened) } ?? screened
                 guard !events.isEmpty else { return }
                 var out = ByteBuffer()
                 for e in events { out.writeBytes(e.serialized()) }
@@ -247,10 +280,20 @@ struct SidecarResponder: HTTPResponder {
                 }
                 try await send(screener.finish().events, &writer)
             }
+            await auditStream()
             if let upstreamFailure, screener.state != .blocked {
                 let error = OpenAIError(status: .badGateway, message: upstreamFailure, type: "upstream_error", code: "upstream_stream_error")
                 let data = try JSONSerialization.data(withJSONObject: error.jsonObject, options: [.sortedKeys])
                 try await send([.data(String(decoding: data, as: UTF8.self)), .data("[DONE]")], &writer)
+            } else if var l = labeler {
+                // An answer that ended without [DONE] still gets its implicit label.
+                let tail = l.finish()
+                labeler = l
+                if !tail.isEmpty {
+                    var out = ByteBuffer()
+                    for e in tail { out.writeBytes(e.serialized()) }
+                    try await writer.write(out)
+                }
             }
             try await writer.finish(nil)
         })

@@ -37,6 +37,16 @@ struct StreamScreener {
         var blockAt: Int?
         /// Restores placeholders in what is released, holding back a possible split one.
         var restorer: PlaceholderRestorer?
+        /// Everything fed, for the audit event's hash and excerpt (bounded).
+        var text: [UInt8] = []
+    }
+
+    /// Per text field with matches: the screened text and its matches (for audit events).
+    var auditTexts: [(location: String, text: String, matches: [Match])] {
+        fields.compactMap { key, stream in
+            let found = matches.filter { $0.location == Self.location(key) }.map(\.match)
+            return found.isEmpty ? nil : (Self.location(key), String(decoding: stream.text, as: UTF8.self), found)
+        }
     }
 
     let snapshot: Snapshot
@@ -180,6 +190,7 @@ struct StreamScreener {
                                                 restorer: pseudonyms.map(PlaceholderRestorer.init(map:)))
         let bytes = Array(text.utf8)
         stream.held += bytes
+        if stream.text.count < 1 << 20 { stream.text += bytes }
         let progress = final ? stream.scanner.finish() : stream.scanner.feed(bytes)
         let released = release(&stream, progress: progress, key: key, final: final)
         fields[key] = stream

@@ -64,7 +64,8 @@ extension LexiconSet {
 public enum Masker {
     /// Replaces the leftmost-longest selection of `matches` in `bytes` by their masked forms.
     /// Match ranges are offsets into `bytes` shifted by `offset` (streams mask a window).
-    public static func apply(to bytes: [UInt8], matches: [Match], rules: [Rule], offset: Int = 0) -> [UInt8] {
+    /// `style` overrides every rule's own mask style (audit excerpts mask everything fully).
+    public static func apply(to bytes: [UInt8], matches: [Match], rules: [Rule], offset: Int = 0, style: MaskStyle? = nil) -> [UInt8] {
         let selected = Match.leftmostLongest(matches)
         guard !selected.isEmpty else { return bytes }
         var out: [UInt8] = []
@@ -74,7 +75,7 @@ public enum Masker {
             let lo = max(m.range.lowerBound - offset, cursor), hi = min(m.range.upperBound - offset, bytes.count)
             guard lo < hi else { continue }
             out.append(contentsOf: bytes[cursor..<lo])
-            out.append(contentsOf: render(bytes[lo..<hi], style: rules[m.rule].mask))
+            out.append(contentsOf: render(bytes[lo..<hi], style: style ?? rules[m.rule].mask))
             cursor = hi
         }
         out.append(contentsOf: bytes[cursor...])

@@ -158,6 +158,9 @@ final class SidecarHarness: Sendable {
         config.lexicons = repositoryRoot + "/Lexicons"
         config.admin.listen = .init(host: "127.0.0.1", port: 0)
         config.reload.watch = false
+        // Scenario tests look at content byte for byte; label tests turn labels on themselves.
+        config.labels.enabled = false
+        config.audit.log.directory = NSTemporaryDirectory() + "menshen-audit-" + UUID().uuidString
         configure(&config)
         let sidecar = try Sidecar(configuration: config, logger: Logger(label: "menshen-test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let (stream, continuation) = AsyncStream<(String, Int)>.makeStream()

@@ -1,0 +1,88 @@
+import Audit
+import Foundation
+import HTTPTypes
+import Screening
+
+/// Turns screening decisions into audit events: one per (screened text, action), with rule ids,
+/// categories, severities, offsets, the SHA-256 of the text and an excerpt in which every match
+/// is masked — never the raw text, unless the policy switch `audit.raw_excerpts` says so.
+struct AuditRecorder: Sendable {
+    let log: AuditLog?
+    let settings: SidecarConfiguration.AuditSettings
+    let metrics: SidecarMetrics
+
+    /// Who made the request, from the configured headers.
+    func client(_ headers: HTTPFields) -> [String: String] {
+        var out: [String: String] = [:]
+        for name in settings.clientHeaders {
+            if let n = HTTPField.Name(name), let v = headers[n] { out[name] = String(v.prefix(256)) }
+        }
+        return out
+    }
+
+    struct Context: Sendable {
+        let requestID: String
+        let route: String
+        let model: String?
+        let upstream: String?
+        let client: [String: String]
+        let started: ContinuousClock.Instant
+    }
+
+    /// Events for one screened text.
+    func events(text: String, matches: [Match], direction: Direction, snapshot: Snapshot, context: Context) -> [AuditEvent] {
+        guard !matches.isEmpty else { return [] }
+        let rules = snapshot.lexicons.rules
+        var byAction: [Action: [Match]] = [:]
+        for m in matches { byAction[snapshot.actions.action(for: rules[m.rule], direction: direction), default: []].append(m) }
+        let bytes = Array(text.utf8)
+        let hash = AuditEvent.sha256(text)
+        let latency = Double((ContinuousClock.now - context.started).nanoseconds) / 1e6
+        return byAction.keys.sorted().reversed().map { action in
+            let group = byAction[action]!.sorted()
+            var e = AuditEvent(requestID: context.requestID, action: AuditEvent.Action(rawValue: action.rawValue), route: context.route,
+                               model: context.model, upstream: context.upstream,
+                               direction: direction == .input ? .input : .output)
+            e.ruleIDs = Array(Set(group.map { rules[$0.rule].id })).sorted()
+            e.categories = Array(Set(group.map { rules[$0.rule].category })).sorted()
+            e.severities = Array(Set(group.map { rules[$0.rule].severity.rawValue })).sorted()
+            e.lexiconVersion = snapshot.version
+            e.matchOffsets = group.map(\.range)
+            e.textSHA256 = hash
+            e.excerpt = excerpt(bytes, around: group, all: matches)
+            e.client = context.client
+            e.latencyMs = latency
+            return e
+        }
+    }
+
+    /// Up to `maxExcerptCharacters` around the first match, every match masked.
+    private func excerpt(_ bytes: [UInt8], around group: [Match], all: [Match]) -> String {
+        let masked = settings.rawExcerpts ? bytes : Masker.apply(to: bytes, matches: all, rules: [], offset: 0, style: .full)
+        let text = String(decoding: masked, as: UTF8.self)
+        let limit = log?.configuration.maxExcerptCharacters ?? 200
+        guard text.count > limit else { return text }
+        // Centre on the first match (offsets shift little: masking keeps lengths in scalars).
+        let prefixChars = String(decoding: bytes[0..<min(group[0].range.lowerBound, bytes.count)], as: UTF8.self).count
+        let start = max(0, prefixChars - limit / 3)
+        let slice = text.dropFirst(start).prefix(limit)
+        return (start > 0 ? "…" : "") + slice + (start + limit < text.count ? "…" : "")
+    }
+
+    /// Writes events; blocks are durable (on disk before the response completes). With
+    /// `on_write_failure: fail_closed`, a log that cannot write makes the request fail (503).
+    func record(_ events: [AuditEvent]) async throws(OpenAIError) {
+        guard let log, !events.isEmpty else { return }
+        for e in events {
+            do {
+                if e.action == .block { try await log.recordDurably(e) } else { try await log.record(e) }
+                metrics.auditEvent(action: e.action?.rawValue ?? e.kind.rawValue)
+            } catch {
+                metrics.auditWriteError()
+                if error.kind == .unavailable || error.kind == .closed {
+                    throw OpenAIError.unavailable("the audit log cannot be written; refusing to serve unaudited decisions", code: "audit_unavailable")
+                }
+            }
+        }
+    }
+}
