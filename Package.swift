@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Dependencies point inward: menshen → Proxy → Screening → (Normalization, AhoCorasick, CPCRE2).
+// Dependencies point inward: menshen → Proxy → (Hooks →) Screening → (Normalization, AhoCorasick, CPCRE2).
 // Nothing in Screening knows about networking; AhoCorasick and Normalization know about nothing.
 let package = Package(
     name: "menshen",
@@ -37,6 +37,19 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Classifier hooks: external moderation models called over HTTP. Kept out of Screening,
+        // which knows nothing about networking.
+        .target(name: "Hooks", dependencies: [
+            "Screening",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .target(name: "Proxy", dependencies: [
             "Screening",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -66,6 +79,16 @@ let package = Package(
         ),
         .testTarget(name: "AhoCorasickTests", dependencies: ["AhoCorasick"]),
         .testTarget(name: "ScreeningTests", dependencies: ["Screening", "Normalization", "AhoCorasick"], exclude: ["Fixtures"]),
+        .testTarget(name: "HooksTests", dependencies: [
+            "Hooks", "Screening",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+        ]),
         .testTarget(name: "ProxyTests", dependencies: [
             "Proxy", "Screening",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
