@@ -26,6 +26,7 @@ import binascii
 import json
 import math
 import re
+import signal
 import sys
 import unicodedata
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -271,6 +272,9 @@ def main():
     args = ap.parse_args()
     if args.selftest:
         sys.exit(selftest())
+    # A parent may have left SIGTERM ignored or blocked (both survive exec): stop on it.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     server.verbose = args.verbose
