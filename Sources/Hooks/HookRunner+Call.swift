@@ -116,7 +116,7 @@ extension HookRunner {
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
             _ = try? await response.body.collect(upTo: 64 << 10)       // drain, so the connection can be reused
-            throw HookFailure(.httpStatus, "HTTP \(status) from \(hook.configuration.url)", status: status)
+            throw HookFailure(.httpStatus, "HTTP \(status)", status: status)
         }
         let bytes: ByteBuffer
         do {

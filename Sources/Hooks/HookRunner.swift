@@ -100,11 +100,18 @@ public final class HookRunner: Sendable {
         return HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
     }
 
-    /// Whether any hook would screen a text of this direction and role (lets the proxy skip
-    /// the work of collecting texts when none would).
+    /// Whether any hook would screen a text of this direction (and role, if given): lets the
+    /// proxy skip collecting texts — or windowing a stream — when none would.
     public func screens(direction: Direction, role: String? = nil) -> Bool {
-        roots.contains { hooks[$0].configuration.screens(HookInput(text: "", direction: direction, role: role, requestID: "")) }
+        roots.contains { r in
+            let c = hooks[r].configuration
+            guard let role else { return c.directions.contains(direction) }
+            return c.screens(HookInput(text: "", direction: direction, role: role, requestID: ""))
+        }
     }
+
+    /// No hooks are configured.
+    public var isEmpty: Bool { hooks.isEmpty }
 
     // MARK: Evaluation
 

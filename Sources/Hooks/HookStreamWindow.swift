@@ -101,7 +101,7 @@ public struct HookStreamWindow: Sendable {
     /// (a window waits for its own verdict), async 1 (the window being classified flows).
     private var lag: Int { mode == .hold ? 0 : 1 }
 
-    /// Bytes of text held back right now (for metrics).
+    /// Characters (Unicode scalars) held back right now (for metrics).
     public var heldScalars: Int { unreleased.reduce(0) { $0 + $1.text.count } }
 
     // MARK: Events
