@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Dependencies point inward: menshen → Proxy → Screening → (Normalization, AhoCorasick, CPCRE2).
+// Dependencies point inward: menshen → Proxy → (Hooks →) Screening → (Normalization, AhoCorasick, CPCRE2).
 // Nothing in Screening knows about networking; AhoCorasick and Normalization know about nothing.
 // Labeling (GB 45438 labels) and Audit (the tamper-evident log) are leaves beside Screening:
 // they know nothing of screening or networking.
@@ -39,6 +39,19 @@ let package = Package(
             "AhoCorasick", "Normalization", "CPCRE2",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // Classifier hooks: external moderation models called over HTTP. Kept out of Screening,
+        // which knows nothing about networking.
+        .target(name: "Hooks", dependencies: [
+            "Screening",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Proxy", dependencies: [
             "Screening", "Audit", "Labeling",
@@ -82,6 +95,16 @@ let package = Package(
         ),
         .testTarget(name: "AhoCorasickTests", dependencies: ["AhoCorasick"]),
         .testTarget(name: "ScreeningTests", dependencies: ["Screening", "Normalization", "AhoCorasick"], exclude: ["Fixtures"]),
+        .testTarget(name: "HooksTests", dependencies: [
+            "Hooks", "Screening",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+        ]),
         .testTarget(name: "ProxyTests", dependencies: [
             "Proxy", "Screening",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
