@@ -1,5 +1,6 @@
 import Audit
 import Foundation
+import Hooks
 import HTTPTypes
 import Screening
 
@@ -54,6 +55,31 @@ struct AuditRecorder: Sendable {
             e.latencyMs = latency
             return e
         }
+    }
+
+    /// Events for classifier hooks: one per hook verdict that fired, one per hook failure.
+    func events(hooks outcome: HookOutcome, direction: Direction, snapshot: Snapshot, context: Context) -> [AuditEvent] {
+        let auditDirection: AuditEvent.Direction = direction == .input ? .input : .output
+        var events: [AuditEvent] = outcome.matches.map { m in
+            var e = AuditEvent(requestID: context.requestID, action: AuditEvent.Action(rawValue: m.action.rawValue), route: context.route,
+                               model: context.model, upstream: context.upstream, direction: auditDirection)
+            e.ruleIDs = ["hook:" + m.hook]
+            e.categories = [m.category]
+            e.lexiconVersion = snapshot.version
+            e.client = context.client
+            e.detail = m.score.map { "score \($0)" }
+            return e
+        }
+        for failure in outcome.failures {
+            var e = AuditEvent(requestID: context.requestID, kind: .classifierFailure, action: nil, route: context.route,
+                               model: context.model, upstream: context.upstream, direction: auditDirection)
+            e.ruleIDs = ["hook:" + failure.hook]
+            e.lexiconVersion = snapshot.version
+            e.client = context.client
+            e.detail = "\(failure.failure)"
+            events.append(e)
+        }
+        return events
     }
 
     /// Up to `maxExcerptCharacters` around the first match, every match masked.

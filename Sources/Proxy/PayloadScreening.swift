@@ -1,4 +1,5 @@
 import Foundation
+import Hooks
 import Screening
 
 /// Which OpenAI-compatible endpoint a request is for.
@@ -290,5 +291,64 @@ enum ModelMap {
               let mapped = map[model] else { return body }
         object["model"] = mapped
         return (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? body
+    }
+}
+
+// MARK: - Hooks
+
+extension PayloadScreening {
+    /// The texts of a request, with their roles, for classifier hooks.
+    static func hookInputs(_ body: Data, route: ScreenedRoute, requestID: String, roles: Set<String>) -> [HookInput] {
+        guard let object = try? parseObject(body) else { return [] }
+        var inputs: [HookInput] = []
+        switch route {
+        case .chatCompletions:
+            for message in object["messages"] as? [[String: Any]] ?? [] {
+                let role = message["role"] as? String ?? "user"
+                guard roles.contains(role) else { continue }
+                if let s = message["content"] as? String { inputs.append(HookInput(text: s, direction: .input, role: role, requestID: requestID)) }
+                for part in message["content"] as? [[String: Any]] ?? [] {
+                    if let s = part["text"] as? String { inputs.append(HookInput(text: s, direction: .input, role: role, requestID: requestID)) }
+                }
+            }
+        case .completions:
+            let prompts = (object["prompt"] as? String).map { [$0] } ?? (object["prompt"] as? [Any])?.compactMap { $0 as? String } ?? []
+            inputs = prompts.map { HookInput(text: $0, direction: .input, role: "user", requestID: requestID) }
+        }
+        return inputs.filter { !$0.text.isEmpty }
+    }
+
+    /// The answer texts of a JSON answer (content / text of each choice).
+    static func answerTexts(_ body: Data, route: ScreenedRoute) -> [String] {
+        guard let object = try? parseObject(body), let choices = object["choices"] as? [[String: Any]] else { return [] }
+        return choices.compactMap { c in
+            route == .chatCompletions ? (c["message"] as? [String: Any])?["content"] as? String : c["text"] as? String
+        }
+    }
+
+    /// Replaces every choice by the refusal, `finish_reason: "content_filter"` (a hook blocked the answer).
+    static func refuseAll(_ body: Data, route: ScreenedRoute, refusal: String, details: [String: Any]) -> Data {
+        guard var object = try? parseObject(body), let choices = object["choices"] as? [[String: Any]] else { return body }
+        object["choices"] = choices.map { c -> [String: Any] in
+            var c = c
+            if route == .chatCompletions { c["message"] = ["role": "assistant", "content": refusal] } else { c["text"] = refusal }
+            c["finish_reason"] = "content_filter"
+            c["content_filter_results"] = details
+            return c
+        }
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? body
+    }
+}
+
+/// Azure-shaped details for hook verdicts: category, hook, score, action — no text.
+enum HookDetails {
+    static func object(_ outcome: HookOutcome) -> [String: Any] {
+        var out: [String: Any] = [:]
+        for m in outcome.matches {
+            var entry: [String: Any] = ["filtered": m.action == .block, "detected": true, "action": m.action.rawValue, "hook": m.hook]
+            if let score = m.score { entry["score"] = score }
+            out[m.category] = entry
+        }
+        return out
     }
 }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Audit
+import Hooks
 import Crypto
 import Labeling
 import Foundation
@@ -110,6 +111,10 @@ public struct Sidecar: Sendable {
         clientConfiguration.httpVersion = .automatic
         let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
 
+        // Classifier hooks: their own HTTP client (no retries: a refused connection fails at once
+        // and applies the hook's on_failure).
+        let hookClient = configuration.hooks.hooks.isEmpty ? nil : HookRunner.makeHTTPClient(for: configuration.hooks)
+        let hooks = try hookClient.map { try HookRunner(settings: configuration.hooks, httpClient: $0, logger: logger) }
         let health = HealthState()
         var upstreams = configuration.routedUpstreams
         if configuration.demo {
@@ -122,7 +127,7 @@ public struct Sidecar: Sendable {
         let responder = SidecarResponder(store: store, client: client, pool: pool, configuration: configuration,
                                          health: health, metrics: metrics,
                                          audit: AuditRecorder(log: auditLog, settings: configuration.audit, metrics: metrics),
-                                         labeling: labeler.map(AnswerLabeling.init(labeler:)), logger: logger)
+                                         labeling: labeler.map(AnswerLabeling.init(labeler:)), hooks: hooks, logger: logger)
         let app = Application(
             responder: responder,
             server: .http1AndH2C(),
@@ -156,10 +161,12 @@ public struct Sidecar: Sendable {
             try await group.run()
         } catch {
             try? await client.shutdown()
+            try? await hookClient?.shutdown()
             await auditLog?.close()
             throw error
         }
         try await client.shutdown()
+        try? await hookClient?.shutdown()
         await auditLog?.close()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Audit
+import Hooks
 import Labeling
 import Screening
 import Yams
@@ -56,6 +57,8 @@ extension SidecarConfiguration {
         ("audit.on_write_failure", nil, "fail_closed (default: answer 503 when events cannot be written) or continue."),
         ("audit.client_headers", nil, "Request headers recorded as the client's identity."),
         ("audit.raw_excerpts", nil, "Policy switch: put raw matched text in excerpts. Default false (every match masked)."),
+        ("hooks", nil, "Classifier hooks (openai-moderation, chat-guard, webhook) with required on_failure; every key in docs/hooks.md."),
+        ("hooks_stream", nil, "How streamed answers are windowed for hooks: mode hold|async, window_chars, context_chars (docs/hooks.md)."),
         ("admin.listen", "MENSHEN_ADMIN_LISTEN", "host:port of the admin listener (/admin/*, /metrics). Default 127.0.0.1:9090."),
         ("admin.token_file", "MENSHEN_ADMIN_TOKEN_FILE", "File with the bearer token for the admin listener; required beyond loopback."),
         ("reload.watch", nil, "Watch lexicons and the policy file for changes (inotify + polling). Default true."),
@@ -135,9 +138,16 @@ extension SidecarConfiguration {
             guard let s = node.string, let d = parseDuration(s) else { problem(key, node, "expected a duration such as 500ms, 5s or 2m"); return nil }
             return d
         }
+        do {
+            config.hooks = try HookSettings.parse(hooks: root["hooks"], stream: root["hooks_stream"], source: source)
+        } catch {
+            problems += error.problems
+        }
         for (k, v) in top {
             let key = k.string ?? "?"
             switch key {
+            case "hooks", "hooks_stream":
+                continue          // parsed above by the Hooks module (docs/hooks.md)
             case "listen":
                 if let s = v.string, let hp = HostPort.parse(s) { config.listen = hp } else { problem(key, v, "expected host:port") }
             case "upstream": config.upstream = v.string
@@ -312,7 +322,7 @@ extension SidecarConfiguration {
                     }
                 }
             default:
-                problem(key, k, "unknown key (known: listen, upstream, upstreams, upstream_health, desensitization, lexicons, limits, timeouts, screening, labels, audit, admin, reload)")
+                problem(key, k, "unknown key (known: listen, upstream, upstreams, hooks, hooks_stream, upstream_health, desensitization, lexicons, limits, timeouts, screening, labels, audit, admin, reload)")
             }
         }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }

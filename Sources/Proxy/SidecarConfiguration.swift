@@ -1,4 +1,5 @@
 import Audit
+import Hooks
 import Labeling
 import Screening
 
@@ -29,6 +30,8 @@ public struct SidecarConfiguration: Sendable, Equatable {
     public var labels = Labels()
     /// The audit log of block, mask, flag and shadow decisions.
     public var audit = AuditSettings()
+    /// Classifier hooks (`hooks:` and `hooks_stream:`; see docs/hooks.md).
+    public var hooks = HookSettings()
     /// The YAML policy file this configuration was read from (watched for reloads).
     public var policyFile: String?
 

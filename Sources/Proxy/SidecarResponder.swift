@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Hooks
 import Hummingbird
 import HTTPTypes
 import Logging
@@ -22,6 +23,8 @@ struct SidecarResponder: HTTPResponder {
     let audit: AuditRecorder
     /// GB 45438 labels for answers (nil when `labels.enabled` is false).
     let labeling: AnswerLabeling?
+    /// Classifier hooks (nil when none are configured).
+    let hooks: HookRunner?
     let logger: Logger
 
     func respond(to request: Request, context: Context) async throws -> Response {
@@ -72,9 +75,17 @@ struct SidecarResponder: HTTPResponder {
         let needsExternal = configuration.desensitization.pseudonymizeInternal || pool.upstreams.contains { $0.trust == .external }
         let external = needsExternal ? PayloadScreening.ExternalPolicy(map: pseudonyms, c3: configuration.desensitization.c3External,
                                                                         pseudonymizeInternal: configuration.desensitization.pseudonymizeInternal) : nil
+        // Classifier hooks run concurrently with the lexicon scan; the request is forwarded only
+        // after both have answered.
+        let lexiconSignal = LexiconSignal()
+        let hookInputs = hooks.map { runner in PayloadScreening.hookInputs(body, route: route, requestID: requestID, roles: snapshot.policy.inputRoles)
+            .filter { runner.screens(direction: .input, role: $0.role) } } ?? []
+        async let hookOutcome: HookOutcome = hookInputs.isEmpty ? .empty : hooks!.evaluate(hookInputs, lexicon: lexiconSignal)
+        defer { lexiconSignal.fulfill(LexiconSummary(decision: .allow, categories: [])) }
         do {
             input = try PayloadScreening.screenInput(body, route: route, snapshot: snapshot, external: external)
             record(input.matches, direction: .input, snapshot: snapshot)
+            lexiconSignal.fulfill(LexiconSummary(decision: input.decision, categories: Array(Set(input.matches.map { snapshot.lexicons.rules[$0.rule].category })).sorted()))
         } catch PayloadError.invalidUTF8 {
             throw OpenAIError.badRequest("request body is not valid UTF-8", code: "invalid_utf8")
         } catch PayloadError.notJSON(let message) {
@@ -82,6 +93,14 @@ struct SidecarResponder: HTTPResponder {
         }
         let auditContext = AuditRecorder.Context(requestID: requestID, route: route.rawValue, model: input.model, upstream: nil,
                                                  client: audit.client(request.headers), started: scanStart)
+        let inputHooks = await hookOutcome
+        try await audit.record(audit.events(hooks: inputHooks, direction: .input, snapshot: snapshot, context: auditContext))
+        if inputHooks.decision == .block {
+            var error = OpenAIError(status: .badRequest, message: snapshot.policy.inputRefusal, type: "invalid_request_error", code: "content_filter")
+            error.details["content_filter_result"] = JSONFragment(HookDetails.object(inputHooks))
+            error.details["lexicon_version"] = JSONFragment(snapshot.version)
+            return error.response(requestID: requestID, extraHeaders: menshenHeaders(snapshot, decision: .block))
+        }
         // The block's event is on disk before the refusal leaves; other decisions are queued.
         try await audit.record(input.texts.flatMap { audit.events(text: $0.text, matches: $0.result.matches, direction: .input,
                                                                    snapshot: snapshot, context: auditContext) })
@@ -190,6 +209,21 @@ struct SidecarResponder: HTTPResponder {
         metrics.scanTime(direction: "output", ContinuousClock.now - scanStart)
         try await audit.record(screened.texts.flatMap { audit.events(text: $0.text, matches: $0.result.matches, direction: .output,
                                                                        snapshot: snapshot, context: context.audit) })
+        if let hooks, screened.decision != .block, hooks.screens(direction: .output, role: "assistant") {
+            let answer = PayloadScreening.answerTexts(screened.body, route: route).joined(separator: "\n")
+            if !answer.isEmpty {
+                let outcome = await hooks.evaluate(HookInput(text: answer, direction: .output, role: "assistant", requestID: requestID),
+                                                   lexicon: LexiconSummary(decision: screened.decision, categories: []))
+                try await audit.record(audit.events(hooks: outcome, direction: .output, snapshot: snapshot, context: context.audit))
+                if outcome.decision == .block {
+                    screened.body = PayloadScreening.refuseAll(screened.body, route: route, refusal: snapshot.policy.outputRefusal,
+                                                               details: HookDetails.object(outcome))
+                    screened.decision = .block
+                } else {
+                    screened.decision = max(screened.decision, outcome.decision)
+                }
+            }
+        }
         if let pseudonyms = context.pseudonyms {
             screened.body = PayloadScreening.restorePlaceholders(in: screened.body, route: route, map: pseudonyms)
         }

@@ -1,0 +1,65 @@
+import Foundation
+import Hooks
+@testable import Proxy
+import Testing
+
+/// Classifier hooks through the proxy: a fake webhook classifier on 127.0.0.1.
+@Suite(.serialized) struct HookProxyTests {
+    static func settings(url: String, onFailure: String, directions: String) throws -> HookSettings {
+        try HookSettings.parse(yaml: """
+        hooks:
+          - name: scorer
+            kind: webhook
+            url: \(url)/classify
+            on_failure: \(onFailure)
+            timeout: 2s
+            directions: [\(directions)]
+            threshold: 0.5
+            action: block
+            category: classifier-risk
+            cache: off
+        """)
+    }
+
+    @Test func aHookBlocksAPromptTheLexiconsMiss() async throws {
+        let classifier = FakeUpstream()
+        try await classifier.start()
+        defer { classifier.stop() }
+        classifier.script(.json(#"{"score": 0.93, "categories": {"jailbreak": 0.93}}"#))
+        let h = try await SidecarHarness.start { c in c.hooks = try! Self.settings(url: classifier.url, onFailure: "allow", directions: "input") }
+        defer { Task { await h.stop() } }
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("一段词库里没有的越狱话术"))
+        #expect(reply.status == 400)
+        let details = (reply.json?["error"] as? [String: Any])?["content_filter_result"] as? [String: Any] ?? [:]
+        #expect(details.keys.contains("hook.scorer.jailbreak"), "\(details)")
+        #expect(h.upstream.received.isEmpty)
+        let sent = String(decoding: classifier.received.first?.body ?? Data(), as: UTF8.self)
+        #expect(sent.contains(#""text":"一段词库里没有的越狱话术""#))
+        #expect(sent.contains(#""lexicon":{"categories":[],"decision":"allow"}"#), "the hook saw the lexicon's verdict")
+    }
+
+    @Test("a failing hook applies its on_failure", arguments: ["allow", "block"])
+    func failureModes(onFailure: String) async throws {
+        let h = try await SidecarHarness.start { c in c.hooks = try! Self.settings(url: "http://127.0.0.1:9", onFailure: onFailure, directions: "input") }
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(chatAnswer("好的")))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("你好"))
+        #expect(reply.status == (onFailure == "block" ? 400 : 200))
+        let metrics = try await h.admin("/metrics").text
+        _ = metrics   // hook metrics go to the global metrics system (bootstrapped by `menshen serve`)
+    }
+
+    @Test func aHookBlocksAnAnswer() async throws {
+        let classifier = FakeUpstream()
+        try await classifier.start()
+        defer { classifier.stop() }
+        classifier.script(.json(#"{"score": 0.8}"#))
+        let h = try await SidecarHarness.start { c in c.hooks = try! Self.settings(url: classifier.url, onFailure: "allow", directions: "output") }
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(chatAnswer("一个词库抓不到的危险回答")))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("你好"))
+        let choice = (reply.json?["choices"] as? [[String: Any]])?.first
+        #expect(choice?["finish_reason"] as? String == "content_filter")
+        #expect(!reply.text.contains("危险回答"))
+    }
+}
