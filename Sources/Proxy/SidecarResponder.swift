@@ -254,9 +254,12 @@ struct SidecarResponder: HTTPResponder {
         let metrics = self.metrics
         let audit = self.audit
         let labeling = self.labeling
+        let hooks = self.hooks
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var screener = StreamScreener(snapshot: snapshot, route: route, pseudonyms: context.pseudonyms)
             var labeler = labeling.map { StreamLabeler(labeler: $0.labeler, route: route) }
+            var gate = hooks.flatMap { $0.screens(direction: .output, role: "assistant") ? StreamHookGate(runner: $0, route: route, requestID: requestID) : nil }
+            var gateStopped = false
             var audited = false
             /// Audit events of the stream: written before the final events leave (durably for a block).
             func auditStream() async {
@@ -273,8 +276,20 @@ struct SidecarResponder: HTTPResponder {
             defer { Self.record(screener.matches.map(\.match), direction: .output, snapshot: snapshot, metrics: metrics) }
             var parser = SSEParser(maximumLineBytes: limits.maxEventBytes)
             let deadline = ContinuousClock.now + streamTotal
-            func send(_ screened: [SSEParser.Event], _ writer: inout any ResponseBodyWriter) async throws {
+            func send(_ screenedEvents: [SSEParser.Event], _ writer: inout any ResponseBodyWriter) async throws {
                 if screener.state == .blocked { await auditStream() }
+                guard !gateStopped else { return }
+                var screened = screenedEvents
+                if var g = gate {
+                    let gated = await g.process(screened)
+                    gate = g
+                    screened = gated.events
+                    if gated.stop {
+                        gateStopped = true
+                        try? await audit.record(audit.events(hooks: HookOutcome(matches: g.outcomes.flatMap(\.matches), calls: g.outcomes.flatMap(\.calls)),
+                                                             direction: .output, snapshot: snapshot, context: context.audit))
+                    }
+                }
                 let events = labeler.map { l -> [SSEParser.Event] in var l = l; defer { labeler = l }; return l.process(screened) } ?? screened
                 guard !events.isEmpty else { return }
                 var out = ByteBuffer()
@@ -295,7 +310,7 @@ struct SidecarResponder: HTTPResponder {
                             firstDelivered = true
                             metrics.timeToFirstDeliveredToken(ContinuousClock.now - started)
                         }
-                        if output.stop { break reading }
+                        if output.stop || gateStopped { break reading }
                     }
                 }
             } catch is SSEParser.LineTooLong {

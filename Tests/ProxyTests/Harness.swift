@@ -30,6 +30,8 @@ enum UpstreamScript: Sendable {
     /// Answers with what it was asked (the last user message), as JSON or streamed in pieces
     /// of `pieceSize` bytes — so tests see what a model would repeat back.
     case echo(stream: Bool, pieceSize: Int)
+    /// A webhook classifier: score 0.9 when the text contains `unsafe`, else 0.1.
+    case classifier(unsafe: String)
 }
 
 /// An in-process model server on 127.0.0.1 that records every request it receives and
@@ -80,6 +82,10 @@ final class FakeUpstream: Sendable {
                     for p in pieces { try await writer.write(ByteBuffer(bytes: p)) }
                     throw CancellationError()          // Hummingbird closes the connection mid-body
                 })
+            case .classifier(let unsafe):
+                let text = String(decoding: body, as: UTF8.self)
+                let score = text.contains(unsafe) ? 0.9 : 0.1
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"score": \#(score)}"#)))
             case .echo(let stream, let size):
                 let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
                 let messages = object["messages"] as? [[String: Any]] ?? []

@@ -49,6 +49,45 @@ import Testing
         _ = metrics   // hook metrics go to the global metrics system (bootstrapped by `menshen serve`)
     }
 
+    @Test("streamed answers: hold never delivers the unsafe window, async cuts within one", arguments: ["hold", "async"])
+    func streamWindows(mode: String) async throws {
+        let classifier = FakeUpstream()
+        try await classifier.start()
+        defer { classifier.stop() }
+        classifier.script(.classifier(unsafe: "危险"))
+        let h = try await SidecarHarness.start { c in
+            c.hooks = try! HookSettings.parse(yaml: """
+            hooks:
+              - name: scorer
+                kind: webhook
+                url: \(classifier.url)/classify
+                on_failure: block
+                timeout: 2s
+                directions: [output]
+                threshold: 0.5
+                action: block
+                cache: off
+            hooks_stream:
+              mode: \(mode)
+              window_chars: 16
+            """)
+        }
+        defer { Task { await h.stop() } }
+        // Windows of 16 characters: a clean one, one with 危险, then more text.
+        let clean = "一二三四五六七八九十一二三四五六"
+        h.upstream.script(.stream(pieces(sseAnswer(["一二三四五", "六七八九十", "一二三四五六", "七八危险的话", "九十一二三四五六七八九十", "尾巴尾巴"]), size: 7)))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi", stream: true))
+        #expect(reply.finishReasons == ["content_filter"])
+        #expect(reply.events.last == "[DONE]")
+        #expect(!reply.streamedContent.contains("尾巴"), "nothing after the unsafe window")
+        if mode == "hold" {
+            #expect(reply.streamedContent == clean, "hold: the unsafe window never reaches the client")
+        } else {
+            #expect(reply.streamedContent.hasPrefix(clean))
+            #expect(reply.streamedContent.count <= 32, "async: the leak is bounded by one window")
+        }
+    }
+
     @Test func aHookBlocksAnAnswer() async throws {
         let classifier = FakeUpstream()
         try await classifier.start()
