@@ -11,6 +11,7 @@ test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/e2e.sh
+	scripts/check-deploy.sh
 
 deps:
 	scripts/install-deps.sh build
