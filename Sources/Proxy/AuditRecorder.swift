@@ -12,6 +12,12 @@ struct AuditRecorder: Sendable {
     let settings: SidecarConfiguration.AuditSettings
     let metrics: SidecarMetrics
 
+    /// The log cannot write and its policy is fail_closed.
+    var failingClosed: Bool {
+        guard let log, log.failure != nil else { return false }
+        return log.configuration.onWriteFailure == .failClosed
+    }
+
     /// Who made the request, from the configured headers.
     func client(_ headers: HTTPFields) -> [String: String] {
         var out: [String: String] = [:]

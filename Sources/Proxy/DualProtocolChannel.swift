@@ -3,6 +3,7 @@ import HummingbirdCore
 import HummingbirdHTTP2
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// HTTP/1.1 and cleartext HTTP/2 (prior knowledge, as `curl --http2-prior-knowledge` and
 /// h2load speak it) on one port: the first bytes decide. A connection that starts with the
@@ -40,7 +41,14 @@ struct DualProtocolChannel: ServerChildChannel {
 
     func handle(value: Value, logger: Logger) async {
         do {
-            switch try await value.decision.get() {
+            // A connection that never sends a byte (a TCP health check) must not hold up a
+            // graceful shutdown: close it when shutdown starts (the sniffer's timeout closes it anyway).
+            let decision = try await withGracefulShutdownHandler {
+                try await value.decision.get()
+            } onGracefulShutdown: {
+                value.channel.close(promise: nil)
+            }
+            switch decision {
             case .http1(let v): await http1.handle(value: v, logger: logger)
             case .http2(let v): await http2.handle(value: v, logger: logger)
             }
@@ -69,6 +77,22 @@ final class PrefaceSniffer: ChannelInboundHandler, RemovableChannelHandler {
         self.http2 = http2
         self.logger = logger
     }
+
+    /// How long a new connection may stay silent before it is closed.
+    static let firstBytesTimeout: TimeAmount = .seconds(30)
+    private var timeout: Scheduled<Void>?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        timeout = context.eventLoop.scheduleTask(in: Self.firstBytesTimeout) { [weak self] in
+            guard let self, !self.decided else { return }
+            self.decided = true
+            self.promise.fail(ChannelError.inputClosed)
+            channel.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { timeout?.cancel() }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)

@@ -32,6 +32,7 @@ extension SidecarConfiguration {
         ("screening.actions", nil, "List of {category | rule, direction?, action} overriding lexicon actions."),
         ("screening.output_refusal", nil, "Text that replaces a blocked answer."),
         ("screening.input_refusal", nil, "Message of the 400 error for a blocked prompt."),
+        ("screening.refused_paths", nil, "Path prefixes of generation endpoints Menshen cannot screen, refused with 403 (default: /v1/responses, /v1/edits, /api/generate, /api/chat, /v1/assistants, /v1/threads, /v1/realtime). [] passes them through."),
         ("upstreams", nil, "List of {name, url, trust: internal|external, max_in_flight, queue_wait, model_map} in routing order; overrides upstream."),
         ("upstream_health.failure_threshold", nil, "Consecutive connect failures or 5xx after which an upstream is skipped. Default 3."),
         ("upstream_health.cooldown", nil, "How long an unhealthy upstream is skipped before it is tried again. Default 10s."),
@@ -174,7 +175,7 @@ extension SidecarConfiguration {
                     }
                 }
             case "screening":
-                mapping(v, key, allowed: ["input_roles", "output_fields", "actions", "output_refusal", "input_refusal"]) { name, node in
+                mapping(v, key, allowed: ["input_roles", "output_fields", "actions", "output_refusal", "input_refusal", "refused_paths"]) { name, node in
                     let full = "screening.\(name)"
                     switch name {
                     case "input_roles":
@@ -212,6 +213,9 @@ extension SidecarConfiguration {
                             overrides.append(o)
                         }
                         config.screening.actions = ActionPolicy(overrides: overrides)
+                    case "refused_paths":
+                        guard let list = node.sequence?.compactMap(\.string) else { problem(full, node, "expected a list of path prefixes"); return }
+                        config.screening.refusedPaths = list
                     case "output_refusal":
                         if let s = node.string, !s.isEmpty { config.screening.outputRefusal = s } else { problem(full, node, "expected text") }
                     default:

@@ -171,6 +171,9 @@ public struct SidecarConfiguration: Sendable, Equatable {
         public var outputRefusal = "抱歉，该回答包含不符合内容安全要求的信息，已被拦截。Sorry, this answer was withheld by the content filter."
         /// The message of the 400 error for a blocked prompt.
         public var inputRefusal = "The prompt was blocked by the content filter (Menshen)."
+        /// Generation endpoints Menshen does not screen (OpenAI Responses, legacy edits, Ollama's
+        /// native API): refused with 403 rather than passed through unscreened. Empty to allow.
+        public var refusedPaths: [String] = ["/v1/responses", "/v1/edits", "/api/generate", "/api/chat", "/v1/assistants", "/v1/threads", "/v1/realtime"]
     }
 
     /// Answer fields Menshen can screen.

@@ -21,6 +21,11 @@ public final class SidecarMetrics: Sendable {
         ]
         factory.defaultValueHistogramBuckets = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384]
         self.factory = factory
+        // Counters alerts use with increase() exist from the start at 0, so the first error counts.
+        Counter(label: "menshen_audit_write_errors_total", factory: factory).increment(by: 0)
+        for outcome in ["applied", "unchanged", "rejected"] {
+            Counter(label: "menshen_reloads_total", dimensions: [("outcome", outcome)], factory: factory).increment(by: 0)
+        }
     }
 
     /// `menshen_requests_total{route,status}`

@@ -43,7 +43,9 @@ struct SidecarResponder: HTTPResponder {
             case (.get, "/healthz"):
                 return json(["status": "ok"], requestID: requestID)
             case (.get, "/readyz"):
-                let ready = health.isReady
+                // Not ready while draining, or while a fail-closed audit log cannot write (every
+                // audited request would get 503): load balancers should send traffic elsewhere.
+                let ready = health.isReady && !audit.failingClosed
                 return json(["status": ready ? "ready" : "draining", "lexicon_version": store.snapshot.version],
                             status: ready ? .ok : .serviceUnavailable, requestID: requestID)
             case (.post, "/v1/moderations"):
@@ -53,6 +55,11 @@ struct SidecarResponder: HTTPResponder {
             default:
                 if request.method == .post, let route = ScreenedRoute(path: path) {
                     return try await screenedCompletion(request, route: route, requestID: requestID)
+                }
+                if store.snapshot.policy.refusedPaths.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) {
+                    // A generation endpoint Menshen cannot screen must not become a way around it.
+                    throw OpenAIError(status: .forbidden, message: "\(path) is not screened by Menshen and is refused; use /v1/chat/completions or /v1/completions",
+                                      type: "invalid_request_error", code: "endpoint_not_screened")
                 }
                 return try await passThrough(request, requestID: requestID)
             }

@@ -157,6 +157,17 @@ import Testing
         #expect(h.upstream.received.last?.headers.contains { $0.0 == "x-custom" } == false, "headers named in Connection are hop-by-hop")
     }
 
+    @Test func unscreenedGenerationEndpointsAreRefused() async throws {
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        for path in ["/v1/responses", "/api/generate", "/api/chat"] {
+            let reply = try await h.post(path, json: ["model": "m", "input": "稳赚不赔"])
+            #expect(reply.status == 403, "\(path)")
+            #expect((reply.json?["error"] as? [String: Any])?["code"] as? String == "endpoint_not_screened")
+        }
+        #expect(h.upstream.received.isEmpty, "nothing went round the screening")
+    }
+
     // MARK: Failures
 
     @Test func oversizedBodyGets413() async throws {
