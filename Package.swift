@@ -2,6 +2,8 @@
 import PackageDescription
 
 // Dependencies point inward: menshen → Proxy → Screening → (Normalization, AhoCorasick, CPCRE2).
+// Evaluation (corpus metrics, baseline diffs, Appendix A coverage) sits beside Proxy: it only
+// needs Screening.
 // Nothing in Screening knows about networking; AhoCorasick and Normalization know about nothing.
 let package = Package(
     name: "menshen",
@@ -55,8 +57,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        .target(name: "Evaluation", dependencies: ["Screening"]),
         .executableTarget(name: "menshen", dependencies: [
-            "Screening", "Proxy",
+            "Screening", "Proxy", "Evaluation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(
@@ -66,6 +69,7 @@ let package = Package(
         ),
         .testTarget(name: "AhoCorasickTests", dependencies: ["AhoCorasick"]),
         .testTarget(name: "ScreeningTests", dependencies: ["Screening", "Normalization", "AhoCorasick"], exclude: ["Fixtures"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Screening"]),
         .testTarget(name: "ProxyTests", dependencies: [
             "Proxy", "Screening",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -7,5 +7,5 @@ struct Menshen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "menshen",
         abstract: "门神 Menshen — a content-safety sidecar for LLM deployments.",
-        subcommands: [Check.self, LexiconCommand.self, Serve.self])
+        subcommands: [Check.self, LexiconCommand.self, Eval.self, Coverage.self, Serve.self])
 }
