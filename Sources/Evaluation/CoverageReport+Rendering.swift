@@ -28,10 +28,10 @@ extension CoverageReport {
         if meetsKeywordMinimums && uncoveredRisks.isEmpty {
             b.append(.emphasis("These lexicons name all 31 Appendix A risks and meet the keyword minimums of the standard."))
         } else {
-            b.append(.emphasis("These lexicons do not meet the keyword-library requirements of TC260-003 / GB/T 45654-2025: \(uncoveredRisks.count) of the 31 Appendix A risks have no rule at all, the library holds \(totalKeywords) keywords against the ≥ \(totalKeywordMinimum) expected, and \(a1Met) of 8 A.1 risks and \(a2Met) of 9 A.2 risks reach their keyword minimum. They must not be presented as the service's keyword library; a deployment needs other lexicons or measures for the uncovered risks."))
+            b.append(.emphasis("These lexicons do not meet the keyword-library requirements of TC260-003 / GB/T 45654-2025: \(uncoveredRisks.count) of the 31 Appendix A risks have no rule at all, the library holds \(totalKeywords) keywords against the ≥ \(grouped(totalKeywordMinimum)) expected, and \(a1Met) of 8 A.1 risks and \(a2Met) of 9 A.2 risks reach their keyword minimum. They must not be presented as the service's keyword library; a deployment needs other lexicons or measures for the uncovered risks."))
         }
         var bullets: [String] = []
-        bullets.append("Keywords in all: \(totalKeywords) (standard: at least \(totalKeywordMinimum); \(String(format: "%.1f", Double(totalKeywords) * 100 / Double(totalKeywordMinimum)))%).")
+        bullets.append("Keywords in all: \(totalKeywords) (standard: at least \(grouped(totalKeywordMinimum)); \(String(format: "%.1f", Double(totalKeywords) * 100 / Double(totalKeywordMinimum)))%).")
         bullets.append("Risks with at least one rule: \(coveredRisks.count) of 31" + (coveredRisks.isEmpty ? "." : " (" + coveredRisks.map(\.risk.code).joined(separator: ", ") + ")."))
         bullets.append("A.1 risks (minimum 200 keywords each): \(a1Met) of 8 meet it; \(a1.filter { $0.status == .none }.count) have no rule.")
         bullets.append("A.2 risks (minimum 100 keywords each): \(a2Met) of 9 meet it; \(a2.filter { $0.status == .none }.count) have no rule.")
@@ -45,6 +45,7 @@ extension CoverageReport {
         b.append(.bullets(bullets))
 
         b.append(.heading(2, "Risks"))
+        b.append(.paragraph("Covered means that at least one rule names the risk, not that the risk is screened in full: read what each rule covers (Lexicons/README.md lists what each shipped lexicon does and does not cover)."))
         b.append(.table(
             header: ["Code", "风险", "Risk", "Rules", "Keywords", "Regex rules", "Keyword minimum", "Status"],
             rows: risks.map { r in
@@ -143,6 +144,17 @@ extension CoverageReport {
         encoder.dateEncodingStrategy = .iso8601
         return String(decoding: try! encoder.encode(self), as: UTF8.self)
     }
+}
+
+/// `10,000`.
+func grouped(_ n: Int) -> String {
+    let digits = Array(String(n))
+    var out = ""
+    for (i, d) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(d)
+    }
+    return out
 }
 
 extension DateFormatter {

@@ -22,7 +22,7 @@ extension EvaluationReport {
         line("- Lexicons: `\(lexicons.path)` (version `\(lexicons.version)`, \(lexicons.rules) rules)\(policy.map { "; action overrides from `\($0)`" } ?? "")")
         line("- Corpus: \(corpus.cases) cases (\(corpus.inputCases) input, \(corpus.outputCases) output) from \(corpus.files.isEmpty ? "memory" : corpus.files.map { "`\($0)`" }.joined(separator: ", "))")
         line("- Labelled with categories: \(corpus.labelledCases); with spans: \(corpus.casesWithSpans)")
-        line("- Throughput: \(format(throughput.textsPerSecond, 0)) texts/s, \(format(throughput.megabytesPerSecond, 2)) MB/s (\(throughput.bytes) bytes × \(throughput.passes) passes in \(format(throughput.seconds, 3)) s)")
+        line("- Throughput: \(format(throughput.textsPerSecond, 0)) texts/s, \(format(throughput.megabytesPerSecond, 2)) MB/s (\(throughput.bytes) bytes × \(throughput.passes) pass\(throughput.passes == 1 ? "" : "es") in \(format(throughput.seconds, 3)) s)")
         if !thresholds.isEmpty {
             let failed = thresholds.filter { !$0.passed }.count
             line("- Thresholds: \(failed == 0 ? "all \(thresholds.count) met" : "**\(failed) of \(thresholds.count) not met**") (exit \(exitStatus))")
@@ -71,6 +71,17 @@ extension EvaluationReport {
             line("| exact (same start and end) | \(format(spans.exact.precision)) | \(format(spans.exact.recall)) |")
             line("| overlap (any common character) | \(format(spans.overlap.precision)) | \(format(spans.overlap.recall)) |")
             line()
+            if !spanMismatches.isEmpty {
+                line("Cases whose spans differ (code-point offsets):")
+                line()
+                line("| Case | Expected | Predicted |")
+                line("| --- | --- | --- |")
+                for m in spanMismatches {
+                    func list(_ spans: [[Int]]) -> String { spans.isEmpty ? "—" : spans.map { "[\($0[0]), \($0[1]))" }.joined(separator: " ") }
+                    line("| \(cell(m.caseId)) (`\(m.source)`) | \(list(m.expected)) | \(list(m.predicted)) |")
+                }
+                line()
+            }
         }
 
         line("## Rules")
@@ -152,7 +163,8 @@ extension EvaluationReport {
             line("| Metric | Scope | Bound | Actual | |")
             line("| --- | --- | ---: | ---: | --- |")
             for t in thresholds {
-                line("| \(t.metric.rawValue) | \(t.scope) | \(format(t.bound)) | \(format(t.actual)) | \(t.passed ? "ok" : "**FAILED**") |")
+                let digits = t.metric == .noRegressions ? 0 : 3
+                line("| \(t.metric.rawValue) | \(t.scope) | \(format(t.bound, digits)) | \(format(t.actual, digits)) | \(t.passed ? "ok" : "**FAILED**") |")
             }
             line()
         }

@@ -68,6 +68,14 @@ public struct EvaluationReport: Sendable, Codable {
         /// At least one code point in common.
         public let overlap: SpanScore
     }
+    /// A case whose predicted spans are not exactly its expected spans (offsets only, no text).
+    public struct SpanMismatch: Sendable, Codable {
+        public let caseId: String
+        public let source: String
+        /// `[start, end)` in code points.
+        public let expected: [[Int]]
+        public let predicted: [[Int]]
+    }
     public struct RuleActivity: Sendable, Codable {
         public let rule: String
         public let category: String
@@ -151,6 +159,7 @@ public struct EvaluationReport: Sendable, Codable {
     public let overall: Overall
     public let decisions: DecisionMetrics
     public let spans: SpanMetrics?
+    public let spanMismatches: [SpanMismatch]
     public let rules: [RuleActivity]
     public let rulesNeverFired: [String]
     public let shadow: ShadowSummary?
@@ -274,6 +283,7 @@ extension EvaluationReport {
         // Spans (code points), over the leftmost-longest selection of non-shadow matches.
         var spanCases = 0, expectedSpans = 0, predictedSpans = 0
         var exactPredicted = 0, exactExpected = 0, overlapPredicted = 0, overlapExpected = 0
+        var spanMismatches: [SpanMismatch] = []
         for (c, outcome) in zip(cases, outcomes) {
             guard let expected = c.expectedSpans else { continue }
             spanCases += 1
@@ -286,6 +296,11 @@ extension EvaluationReport {
             exactExpected += expected.filter { predictedSet.contains($0) }.count
             overlapPredicted += predicted.filter { p in expected.contains { $0.overlaps(p) } }.count
             overlapExpected += expected.filter { e in predicted.contains { $0.overlaps(e) } }.count
+            if expectedSet != predictedSet {
+                spanMismatches.append(SpanMismatch(caseId: c.id, source: c.source.description,
+                                                   expected: expected.map { [$0.lowerBound, $0.upperBound] },
+                                                   predicted: predicted.map { [$0.lowerBound, $0.upperBound] }))
+            }
         }
         let spans = spanCases == 0 ? nil : SpanMetrics(
             cases: spanCases, expected: expectedSpans, predicted: predictedSpans,
@@ -377,7 +392,7 @@ extension EvaluationReport {
                                outputCases: cases.filter { $0.direction == .output }.count,
                                labelledCases: labels.filter { $0 != nil }.count,
                                casesWithSpans: spanCases),
-            categories: categories, overall: overall, decisions: decisions, spans: spans, rules: rules,
+            categories: categories, overall: overall, decisions: decisions, spans: spans, spanMismatches: spanMismatches, rules: rules,
             rulesNeverFired: neverFired, shadow: shadow, falsePositives: falsePositives, falseNegatives: falseNegatives,
             decisionMismatches: mismatches, throughput: throughput, thresholds: [], baseline: nil, warnings: warnings)
     }

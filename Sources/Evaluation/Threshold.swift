@@ -8,17 +8,23 @@ public struct Threshold: Sendable, Equatable, Codable {
         case minRecall = "min-recall"
         case minPrecision = "min-precision"
         case maxFalsePositiveRate = "max-false-positive-rate"
+        /// No case may regress against the baseline (`--fail-on-regression`); `value` is ignored.
+        case noRegressions = "no-regressions"
 
         func value(_ c: Confusion) -> Double? {
             switch self {
             case .minRecall: return c.recall
             case .minPrecision: return c.precision
             case .maxFalsePositiveRate: return c.falsePositiveRate
+            case .noRegressions: return nil
             }
         }
         func holds(_ actual: Double, _ bound: Double) -> Bool {
             // A little slack so that 0.9 written on the command line accepts 9/10 computed.
-            self == .maxFalsePositiveRate ? actual <= bound + 1e-12 : actual >= bound - 1e-12
+            switch self {
+            case .minRecall, .minPrecision: return actual >= bound - 1e-12
+            case .maxFalsePositiveRate, .noRegressions: return actual <= bound + 1e-12
+            }
         }
     }
     public let metric: Metric
@@ -34,6 +40,7 @@ public struct Threshold: Sendable, Equatable, Codable {
 
     /// Parses `0.9`, `90%` or `CATEGORY=0.9`; nil if malformed or outside 0…1.
     public init?(metric: Metric, argument: String) {
+        if metric == .noRegressions { return nil }
         var category: String?
         var number = Substring(argument)
         if let eq = argument.lastIndex(of: "=") {
@@ -49,6 +56,11 @@ public struct Threshold: Sendable, Equatable, Codable {
 
     /// The checks this threshold makes on `report`.
     func check(_ report: EvaluationReport) -> [ThresholdResult] {
+        if metric == .noRegressions {
+            // Without a baseline there is nothing to compare: that is a failure, not a pass.
+            let regressed = report.baseline.map { Double($0.regressedCount) }
+            return [ThresholdResult(metric: metric, scope: "baseline", bound: 0, actual: regressed, passed: regressed == 0)]
+        }
         if let category {
             let actual = report.categories.first { $0.category == category }.flatMap { metric.value($0.confusion) }
             return [ThresholdResult(metric: metric, scope: category, bound: value, actual: actual,

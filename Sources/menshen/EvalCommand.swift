@@ -15,7 +15,8 @@ struct Eval: ParsableCommand {
         "note": …}. Spans are Unicode code-point offsets, end exclusive. See docs/eval.md.
 
         Exit code: 0 when every threshold holds (or none is given), 2 when a threshold is not \
-        met, 1 when the lexicons, the policy or a corpus cannot be read.
+        met (or, with --fail-on-regression, a case regressed against the baseline), 1 when the \
+        lexicons, the policy or a corpus cannot be read.
         """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case markdown, json }
@@ -34,6 +35,8 @@ struct Eval: ParsableCommand {
     var maxFalsePositiveRate: [String] = []
     @Option(help: ArgumentHelp("Fail (exit 2) if precision is below Z (every category and overall, or CATEGORY=Z).", valueName: "Z"))
     var minPrecision: [String] = []
+    @Flag(help: "With --baseline: fail (exit 2) if any case regressed (was right before, is wrong now).")
+    var failOnRegression = false
     @Option(help: "What a rule written with `@action: shadow` would do if promoted (for the would-have-blocked rate).")
     var shadowAs: Action = .block
     @Option(help: "Minimum seconds spent measuring throughput (the corpus is screened repeatedly); 0 for one pass.")
@@ -43,6 +46,7 @@ struct Eval: ParsableCommand {
 
     func validate() throws {
         if corpus.isEmpty { throw ValidationError("give at least one corpus file") }
+        if failOnRegression && baseline == nil { throw ValidationError("--fail-on-regression needs --baseline") }
         _ = try thresholds()
     }
 
@@ -57,6 +61,7 @@ struct Eval: ParsableCommand {
                 result.append(t)
             }
         }
+        if failOnRegression { result.append(Threshold(metric: .noRegressions, value: 0)) }
         return result
     }
 

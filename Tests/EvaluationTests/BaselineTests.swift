@@ -25,8 +25,14 @@ import Testing
     let report = EvaluationReport.make(
         cases: cases, evaluator: Evaluator(lexicons: try LexiconSet.load(directory: new.path)),
         baseline: Evaluator(lexicons: try LexiconSet.load(directory: old.path)),
-        options: quickOptions { $0.lexiconsPath = new.path; $0.baselinePath = old.path })
+        options: quickOptions {
+            $0.lexiconsPath = new.path
+            $0.baselinePath = old.path
+            $0.thresholds = [Threshold(metric: .noRegressions, value: 0)]
+        })
     let diff = try #require(report.baseline)
+    #expect(report.exitStatus == 2)   // --fail-on-regression
+    #expect(report.thresholds == [ThresholdResult(metric: .noRegressions, scope: "baseline", bound: 0, actual: 2, passed: false)])
 
     // "claim" gains a 保证 match but was already blocked; "disclaimer" is covered by the
     // exception 不能保证收益; "question" is input, which the list does not screen.
@@ -59,7 +65,9 @@ import Testing
         CorpusCase(id: "claim", text: "稳赚", direction: .output, expectedDecision: .block, expectedCategories: ["money"]),
     ]
     let report = EvaluationReport.make(cases: cases, evaluator: Evaluator(lexicons: try LexiconSet.load(directory: new.path)),
-                                       baseline: Evaluator(lexicons: try LexiconSet.load(directory: old.path)), options: quickOptions())
+                                       baseline: Evaluator(lexicons: try LexiconSet.load(directory: old.path)),
+                                       options: quickOptions { $0.thresholds = [Threshold(metric: .noRegressions, value: 0)] })
+    #expect(report.exitStatus == 0)   // a fix is not a regression
     let diff = try #require(report.baseline)
     #expect(diff.changed.map(\.caseId) == ["disclosure"])
     let change = try #require(diff.changed.first)
@@ -67,6 +75,11 @@ import Testing
     #expect(change.fixedFalsePositives == ["money"])
     #expect(change.added.isEmpty)
     #expect(change.removed.map(\.source) == [old.path + "/m.txt:5"])
+
+    // Without a baseline, --fail-on-regression cannot pass.
+    let alone = EvaluationReport.make(cases: cases, evaluator: Evaluator(lexicons: try LexiconSet.load(directory: new.path)),
+                                      options: quickOptions { $0.thresholds = [Threshold(metric: .noRegressions, value: 0)] })
+    #expect(alone.exitStatus == 2)
 }
 
 @Test func shadowRulesAreCountedApart() throws {

@@ -26,6 +26,8 @@ import Testing
     #expect(spans.exact.matchedPredicted == 3 && spans.exact.matchedExpected == 3)
     #expect(spans.exact.precision == 0.75 && spans.exact.recall == 0.75)
     #expect(spans.overlap.precision == 1 && spans.overlap.recall == 1)
+    #expect(report.spanMismatches.map(\.caseId) == ["s2"])
+    #expect(report.spanMismatches.first?.expected == [[0, 4]] && report.spanMismatches.first?.predicted == [[0, 2]])
 }
 
 @Test func corpusAcceptsTheRegressionCaseShape() throws {
