@@ -90,7 +90,8 @@ public struct EvaluationReport: Sendable, Codable {
         /// Of the texts it fired on (shadow or not), labelled with / without its category.
         public let onLabelledPositive: Int
         public let onLabelledNegative: Int
-        public var precision: Double? { ratio(onLabelledPositive, onLabelledPositive + onLabelledNegative) }
+        /// onLabelledPositive / (onLabelledPositive + onLabelledNegative).
+        public let precision: Double?
     }
     public struct ShadowSummary: Sendable, Codable {
         /// Rules whose action is `shadow` in some direction under the policy.
@@ -330,7 +331,8 @@ extension EvaluationReport {
         for (i, rule) in lexicons.rules.enumerated() {
             if fired[i] + shadowOnly[i] == 0 { neverFired.append(rule.id); continue }
             rules.append(RuleActivity(rule: rule.id, category: rule.category, lexiconAction: rule.action, source: rule.source.description,
-                                      texts: fired[i], shadowTexts: shadowOnly[i], onLabelledPositive: onPositive[i], onLabelledNegative: onNegative[i]))
+                                      texts: fired[i], shadowTexts: shadowOnly[i], onLabelledPositive: onPositive[i], onLabelledNegative: onNegative[i],
+                                      precision: ratio(onPositive[i], onPositive[i] + onNegative[i])))
         }
 
         // Shadow.
