@@ -47,6 +47,7 @@ struct Eval: ParsableCommand {
     func validate() throws {
         if corpus.isEmpty { throw ValidationError("give at least one corpus file") }
         if failOnRegression && baseline == nil { throw ValidationError("--fail-on-regression needs --baseline") }
+        if shadowAs == .shadow { throw ValidationError("--shadow-as must be block, mask or flag") }
         _ = try thresholds()
     }
 
