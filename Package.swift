@@ -2,6 +2,8 @@
 import PackageDescription
 
 // Dependencies point inward: menshen → Proxy → (Hooks →) Screening → (Normalization, AhoCorasick, CPCRE2).
+// Evaluation (corpus metrics, baseline diffs, Appendix A coverage) sits beside Proxy: it only
+// needs Screening.
 // Nothing in Screening knows about networking; AhoCorasick and Normalization know about nothing.
 // Labeling (GB 45438 labels) and Audit (the tamper-evident log) are leaves beside Screening:
 // they know nothing of screening or networking.
@@ -78,8 +80,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "Evaluation", dependencies: ["Screening"]),
         .executableTarget(name: "menshen", dependencies: [
-            "Screening", "Proxy", "Labeling", "Audit",
+            "Screening", "Proxy", "Labeling", "Audit", "Evaluation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -105,6 +108,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Screening"]),
         .testTarget(name: "ProxyTests", dependencies: [
             "Proxy", "Screening",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -7,5 +7,6 @@ struct Menshen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "menshen",
         abstract: "门神 Menshen — a content-safety sidecar for LLM deployments.",
-        subcommands: [Check.self, LexiconCommand.self, Serve.self, ConfigCommand.self, LabelCommand.self, AuditCommand.self])
+        subcommands: [Check.self, LexiconCommand.self, Serve.self, ConfigCommand.self, LabelCommand.self, AuditCommand.self,
+                      Eval.self, Coverage.self])
 }
