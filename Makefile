@@ -9,7 +9,7 @@ run: deps
 
 test: test-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --no-parallel
 	scripts/e2e.sh
 	scripts/check-deploy.sh
 

@@ -135,7 +135,7 @@ func configMapLexicon(_ n: Int) -> String {
             if let blocked, blocked != blocks { failures.withLockedValue { $0.append("stream under \(version): blocked=\(blocked), expected \(blocks)") } }
         }
         #expect(failures.withLockedValue { $0 }.isEmpty, "\(failures.withLockedValue { Array($0.prefix(10)) })")
-        #expect(responses.withLockedValue { $0 } > 50)
+        #expect(responses.withLockedValue { $0 } > 10, "requests kept flowing during the rewrites")
 
         // After the last valid write, that version serves within 2 seconds (40 × 50 ms).
         let last = fixture.currentVersion!
