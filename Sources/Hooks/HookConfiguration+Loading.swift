@@ -390,9 +390,9 @@ private struct Parser {
     }
 }
 
-/// `500ms`, `5s`, `2m`, `1h`, or a bare number of seconds (the same syntax as the sidecar's
-/// `timeouts.*`).
-func parseHookDuration(_ text: String) -> Duration? {
+/// `500ms`, `5s`, `2m`, `1h`, or a bare number of seconds — the one duration syntax of every
+/// policy-file key (hooks here, and the sidecar's `timeouts.*`, `reload.*`, `audit.*`).
+public func parseHookDuration(_ text: String) -> Duration? {
     let t = text.trimmingCharacters(in: .whitespaces)
     let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
     for (suffix, scale) in units where t.hasSuffix(suffix) {

@@ -360,17 +360,8 @@ extension SidecarConfiguration {
     }
 }
 
-/// `500ms`, `5s`, `2m`, `1h`, or a bare number of seconds.
-func parseDuration(_ text: String) -> Duration? {
-    let t = text.trimmingCharacters(in: .whitespaces)
-    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-    for (suffix, scale) in units where t.hasSuffix(suffix) {
-        guard let n = Double(t.dropLast(suffix.count)), n >= 0 else { return nil }
-        return .milliseconds(Int64(n * scale * 1000))
-    }
-    guard let n = Double(t), n >= 0 else { return nil }
-    return .milliseconds(Int64(n * 1000))
-}
+/// The policy file's duration syntax (`500ms`, `5s`, `2m`, `1h`), shared with the hooks' keys.
+func parseDuration(_ text: String) -> Duration? { parseHookDuration(text) }
 
 enum YAMLBool {
     static func parse(_ s: String?) -> Bool? {
