@@ -1,3 +1,4 @@
+import Audit
 import Foundation
 import Hummingbird
 import HTTPTypes
@@ -11,7 +12,7 @@ import UnixSignals
 /// needs `Authorization: Bearer <token from admin.token_file>`.
 enum AdminServer {
     static func application(configuration: SidecarConfiguration, store: SnapshotStore, reloader: Reloader, metrics: SidecarMetrics,
-                            health: HealthState, token: String?, logger: Logger,
+                            health: HealthState, token: String?, audit: AuditLog?, logger: Logger,
                             onListening: (@Sendable (Int) async -> Void)?) -> some Service {
         let router = Router()
         if let token {
@@ -44,7 +45,10 @@ enum AdminServer {
             }
         }
         router.get("/metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            if let stats = audit?.statistics {
+                metrics.auditLog(accepted: stats.accepted, written: stats.written, lost: stats.lost, queueWaits: stats.queueWaits)
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
         }
         router.get("/healthz") { _, _ in json(["status": "ok"]) }

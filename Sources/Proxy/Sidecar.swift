@@ -140,7 +140,7 @@ public struct Sidecar: Sendable {
             logger: logger)
         services.insert(ReadinessService(health: health), at: 0)
         services.append(AdminServer.application(configuration: configuration, store: store, reloader: reloader, metrics: metrics,
-                                                health: health, token: adminToken, logger: logger, onListening: onAdminListening))
+                                                health: health, token: adminToken, audit: auditLog, logger: logger, onListening: onAdminListening))
         services.append(HangupReloadService(reloader: reloader))
         if configuration.reload.watch {
             var watched = [configuration.lexicons]

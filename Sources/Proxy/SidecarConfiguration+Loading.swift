@@ -87,6 +87,7 @@ extension SidecarConfiguration {
         | `--config FILE` | the YAML policy file (watched for hot reload) |
         | `--demo` | start the built-in scripted demo upstream and proxy to it |
         | `--log-level LEVEL` | trace, debug, info, notice, warning, error |
+        | `--log-format FORMAT` | json (default: one object per line on standard error) or text |
 
         ## Policy file keys and environment variables
 

@@ -79,6 +79,14 @@ public final class SidecarMetrics: Sendable {
         Counter(label: "menshen_audit_write_errors_total", factory: factory).increment()
     }
 
+    /// Audit log gauges, refreshed at each scrape: `menshen_audit_queue_depth` (events accepted
+    /// but not yet written), `menshen_audit_events_lost_total`, `menshen_audit_queue_waits_total`.
+    func auditLog(accepted: Int, written: Int, lost: Int, queueWaits: Int) {
+        Gauge(label: "menshen_audit_queue_depth", factory: factory).record(max(0, accepted - written - lost))
+        Gauge(label: "menshen_audit_events_lost", factory: factory).record(lost)
+        Gauge(label: "menshen_audit_queue_waits", factory: factory).record(queueWaits)
+    }
+
     /// `menshen_lexicon_info{version} 1` — the served lexicon version.
     func lexiconVersion(_ version: String, previous: String?) {
         if let previous, previous != version {

@@ -26,6 +26,8 @@ struct Serve: AsyncParsableCommand {
     var demo = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
+    @Option(help: "Log format: json (one object per line, for collectors) or text.")
+    var logFormat: String = "json"
 
     func run() async throws {
         var configuration = SidecarConfiguration()
@@ -44,9 +46,16 @@ struct Serve: AsyncParsableCommand {
         if let lexicons { configuration.lexicons = lexicons }
         if demo { configuration.demo = true }
 
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let json = logFormat != "text"
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "menshen")
