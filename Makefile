@@ -28,3 +28,8 @@ release: deps
 # Lexicon matching and proxy benchmarks against the anchors; writes BENCHMARKS.md.
 bench: deps
 	Benchmarks/run.sh
+
+# Proxy benchmark: direct vs nginx proxy_pass vs Menshen; writes the proxy section of BENCHMARKS.md.
+.PHONY: bench-proxy
+bench-proxy:
+	Benchmarks/proxy/run.sh
