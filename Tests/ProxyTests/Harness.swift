@@ -32,6 +32,9 @@ enum UpstreamScript: Sendable {
     case echo(stream: Bool, pieceSize: Int)
     /// A webhook classifier: score 0.9 when the text contains `unsafe`, else 0.1.
     case classifier(unsafe: String)
+    /// Streams `events` clean events of about `bytes` each as fast as the connection takes them,
+    /// counting how many were written (`floodWritten`).
+    case flood(events: Int, bytes: Int)
 }
 
 /// An in-process model server on 127.0.0.1 that records every request it receives and
@@ -46,6 +49,9 @@ final class FakeUpstream: Sendable {
     }
 
     private let state = NIOLockedValueBox<(script: UpstreamScript, received: [Received], cancelled: Int)>((.json("{}"), [], 0))
+    private let flooded = NIOLockedValueBox(0)
+    /// Events a `.flood` script has handed to the connection so far.
+    var floodWritten: Int { flooded.withLockedValue { $0 } }
     private let running = NIOLockedValueBox<(port: Int, task: Task<Void, Error>?)>((0, nil))
     var port: Int { running.withLockedValue { $0.port } }
 
@@ -56,7 +62,7 @@ final class FakeUpstream: Sendable {
 
     func start() async throws {
         let router = Router()
-        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { [state] request, _ in
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { [state, flooded] request, _ in
             let body = Data(try await request.body.collect(upTo: 64 << 20).readableBytesView)
             let script = state.withLockedValue { s -> UpstreamScript in
                 s.received.append(Received(method: request.method.rawValue, path: request.uri.path,
@@ -81,6 +87,16 @@ final class FakeUpstream: Sendable {
                 return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
                     for p in pieces { try await writer.write(ByteBuffer(bytes: p)) }
                     throw CancellationError()          // Hummingbird closes the connection mid-body
+                })
+            case .flood(let events, let bytes):
+                let event = sseChunk(content: String(repeating: "好", count: max(1, bytes / 3)))
+                return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+                    for _ in 0..<events {
+                        try await writer.write(ByteBuffer(bytes: event))
+                        flooded.withLockedValue { $0 += 1 }
+                    }
+                    try await writer.write(ByteBuffer(bytes: sseChunk(content: "", finish: "stop") + Array("data: [DONE]\n\n".utf8)))
+                    try await writer.finish(nil)
                 })
             case .classifier(let unsafe):
                 let text = String(decoding: body, as: UTF8.self)

@@ -235,6 +235,28 @@ import Testing
         #expect(h.upstream.cancelledStreams == 1)
     }
 
+    @Test func aSlowClientSlowsTheUpstreamInsteadOfFillingMemory() async throws {
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        let events = 1_500                      // ~30 MB of SSE (20 KB events): more than every socket buffer on the way
+        h.upstream.script(.flood(events: events, bytes: 20_000))
+        var request = HTTPClientRequest(url: h.url + "/v1/chat/completions")
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: chatRequest("hi", stream: true))))
+        let response = try await h.client.execute(request, timeout: .seconds(60))
+        var iterator = response.body.makeAsyncIterator()
+        _ = try await iterator.next()
+        // The client stops reading (a slow client, not synchronisation): the upstream must stall.
+        try await Task.sleep(for: .seconds(2))
+        let writtenWhilePaused = h.upstream.floodWritten
+        #expect(writtenWhilePaused < events, "backpressure: the upstream could not write everything while the client was not reading")
+        // Then the client reads on, and everything arrives.
+        var bytes = 0
+        while let chunk = try await iterator.next() { bytes += chunk.readableBytes }
+        #expect(h.upstream.floodWritten == events)
+        #expect(bytes > events * 18_000)
+    }
+
     // MARK: Screening without a model
 
     @Test func moderationsAndScreenEndpoints() async throws {
