@@ -214,7 +214,9 @@ import Testing
         h.upstream.script(.dieAfter([sseChunk(content: "你好"), sseChunk(content: "，世")]))
         let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi", stream: true))
         #expect(reply.status == 200)
-        #expect(reply.streamedContent == "你好，世")
+        // The fake aborts its connection right after its last write, which can discard that
+        // write before it leaves the fake; what did reach Menshen is delivered.
+        #expect(["你好", "你好，世"].contains(reply.streamedContent), "\(reply.streamedContent)")
         #expect(reply.events.contains { $0.contains("upstream_stream_error") })
         #expect(reply.events.last == "[DONE]")
     }
