@@ -69,6 +69,17 @@ struct StreamLabeler {
             }
             guard var json = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any],
                   let choices = json["choices"] as? [[String: Any]] else { out.append(event); continue }
+            // Most events need nothing from the labeler but the delivered text: forward them as
+            // they are (no re-serialization).
+            let needsLabelNow = labeler.explicit.position == .start && choices.contains { c in
+                !started.contains(c["index"] as? Int ?? 0) && !(Self.text(of: c, route: route) ?? "").isEmpty
+            }
+            if json[AIGCLabel.key] == nil && !needsLabelNow && !choices.contains(where: { $0["finish_reason"] is String }) {
+                for c in choices { if let t = Self.text(of: c, route: route) { delivered[c["index"] as? Int ?? 0, default: ""] += t } }
+                for key in ["id", "object", "created", "model", "system_fingerprint"] { if let v = json[key] { template[key] = v } }
+                out.append(event)
+                continue
+            }
             json.removeValue(forKey: AIGCLabel.key)       // one implicit label per answer: ours
             for key in ["id", "object", "created", "model", "system_fingerprint"] { if let v = json[key] { template[key] = v } }
             var finishing: [[String: Any]] = []
@@ -128,6 +139,10 @@ struct StreamLabeler {
         chunk["choices"] = [Any]()
         let data = (try? JSONSerialization.data(withJSONObject: chunk, options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
         return [.data(String(decoding: AnswerLabeling.appending(label, to: data), as: UTF8.self))]
+    }
+
+    private static func text(of choice: [String: Any], route: ScreenedRoute) -> String? {
+        route == .chatCompletions ? ((choice["delta"] as? [String: Any])?["content"] as? String) : (choice["text"] as? String)
     }
 
     private func hasPayload(_ choice: [String: Any]) -> Bool {

@@ -95,6 +95,9 @@ struct StreamScreener {
 
         var newChoices: [Any] = []
         var blockedChoice: Int?
+        // Whether any text differs from what the upstream sent; if not, the original event is
+        // forwarded as it came (no re-serialization on the hot path of clean streams).
+        var rewrote = false
         var anythingToSend = json.keys.contains { !["id", "object", "created", "model", "system_fingerprint", "choices"].contains($0) && !(json[$0] is NSNull) }
         for item in choices {
             guard var choice = item as? [String: Any] else { newChoices.append(item); continue }
@@ -110,6 +113,7 @@ struct StreamScreener {
                     guard let text = delta[name] as? String else { continue }
                     let released = feed(FieldKey(choice: index, field: field, tool: 0), text, final: false)
                     if released.blocked { blockedChoice = index }
+                    if released.text != text { rewrote = true }
                     if released.text.isEmpty && !text.isEmpty { delta.removeValue(forKey: name) } else { delta[name] = released.text; releasedAny = true }
                 }
                 if let calls = delta["tool_calls"] as? [Any] {
@@ -118,6 +122,7 @@ struct StreamScreener {
                         let tool = c["index"] as? Int ?? 0
                         let released = feed(FieldKey(choice: index, field: .toolArguments, tool: tool), arguments, final: false)
                         if released.blocked { blockedChoice = index }
+                        if released.text != arguments { rewrote = true }
                         f["arguments"] = released.text
                         c["function"] = f
                         return c
@@ -129,6 +134,7 @@ struct StreamScreener {
                     // The choice ends: everything it still holds is decided now, before the finish.
                     let tail = flush(choice: index)
                     if tail.blocked { blockedChoice = index }
+                    if tail.texts.contains(where: { !$0.1.isEmpty }) { rewrote = true }
                     Self.append(tail.texts, to: &delta)
                     finishedChoices.insert(index)
                 }
@@ -137,12 +143,14 @@ struct StreamScreener {
                 if let text = choice["text"] as? String {
                     let released = feed(FieldKey(choice: index, field: .content, tool: 0), text, final: false)
                     if released.blocked { blockedChoice = index }
+                    if released.text != text { rewrote = true }
                     choice["text"] = released.text
                     releasedAny = releasedAny || !released.text.isEmpty
                 }
                 if finishReason != nil && blockedChoice == nil {
                     let tail = flush(choice: index)
                     if tail.blocked { blockedChoice = index }
+                    if tail.texts.contains(where: { !$0.1.isEmpty }) { rewrote = true }
                     choice["text"] = (choice["text"] as? String ?? "") + tail.texts.map(\.1).joined()
                     finishedChoices.insert(index)
                 }
@@ -156,7 +164,9 @@ struct StreamScreener {
         }
 
         var out = Output()
-        if anythingToSend || blockedChoice != nil {
+        if blockedChoice == nil && !rewrote && anythingToSend {
+            out.events.append(event)
+        } else if anythingToSend || blockedChoice != nil {
             var rewritten = json
             rewritten["choices"] = newChoices
             out.events.append(Self.event(rewritten, like: event))
