@@ -31,11 +31,13 @@ import statistics
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '.'))
+from reportlib import WHY_RE, cpu_model, existing_whys, mem_total_gib, read_env  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SIZES = ["1k", "10k", "100k"]
 BEGIN, END = "<!-- lexicon:begin -->", "<!-- lexicon:end -->"
-WHY_RE = re.compile(r"<!-- why:([A-Za-z0-9_.-]+):begin -->\n?(.*?)<!-- why:\1:end -->", re.S)
 WHY_PLACEHOLDER = ("_Not explained yet. Engineers: replace this line with the reason (and the plan); "
                    "`Benchmarks/report.py` keeps whatever is written between these two markers._")
 REF, HS = "acrs.bytes.ll", "hs.all"
@@ -59,15 +61,6 @@ MIB = 2 ** 20
 
 
 # ----------------------------------------------------------------------------- loading
-
-def read_env(path):
-    env = {}
-    if os.path.exists(path):
-        for line in open(path, encoding="utf-8"):
-            if "=" in line:
-                k, v = line.rstrip("\n").split("=", 1)
-                env[k] = v
-    return env
 
 
 def read_load(path):
@@ -186,25 +179,6 @@ def count_cell(counts):
 
 # ----------------------------------------------------------------------------- machine / versions
 
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def mem_total_gib():
-    try:
-        for line in open("/proc/meminfo", encoding="utf-8"):
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) / 2 ** 20
-    except OSError:
-        pass
-    return None
-
 
 def git(*args):
     try:
@@ -290,9 +264,6 @@ def build_goals(anchors, menshen, corpus_bytes):
 
 
 # ----------------------------------------------------------------------------- section
-
-def existing_whys(text):
-    return {gid: body.strip() for gid, body in WHY_RE.findall(text)}
 
 
 def is_placeholder(body):
