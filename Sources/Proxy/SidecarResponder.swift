@@ -405,19 +405,33 @@ struct SidecarResponder: HTTPResponder {
         var upstreamRequest = HTTPClientRequest(url: primary.url + request.uri.description)
         upstreamRequest.method = HTTPMethod(rawValue: request.method.rawValue)
         upstreamRequest.headers = forwardHeaders(request.headers, requestID: requestID)
+        var upload: ReclaimableRequestBody?
         if request.method != .get && request.method != .head {
             let length = request.headers[.contentLength].flatMap(Int.init)
-            upstreamRequest.body = .stream(request.body, length: length.map { .known(Int64($0)) } ?? .unknown)
+            let body = ReclaimableRequestBody(request.body)
+            upload = body
+            upstreamRequest.body = .stream(body, length: length.map { .known(Int64($0)) } ?? .unknown)
         }
         let response: HTTPClientResponse
         do {
             response = try await client.execute(upstreamRequest, timeout: TimeAmount(configuration.timeouts.responseHead))
         } catch {
+            await upload?.stopUpload()     // the error answer must not race the upload either
             throw upstreamError(error)
         }
         var headers = responseHeaders(response.headers, requestID: requestID, snapshot: nil, bodyChanged: false)
         if let length = response.headers.first(name: "content-length") { headers[.contentLength] = length }
-        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(asyncSequence: response.body))
+        guard let upload else {
+            return Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(asyncSequence: response.body))
+        }
+        let answer = response.body
+        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody { writer in
+            for try await piece in answer { try await writer.write(piece) }
+            // The model server may have answered before reading all of the request: end the
+            // upload, so Hummingbird never reads the body while the upload still does.
+            await upload.stopUpload()
+            try await writer.finish(nil)
+        })
     }
 
     // MARK: Helpers

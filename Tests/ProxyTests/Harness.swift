@@ -35,6 +35,9 @@ enum UpstreamScript: Sendable {
     /// Streams `events` clean events of about `bytes` each as fast as the connection takes them,
     /// counting how many were written (`floodWritten`).
     case flood(events: Int, bytes: Int)
+    /// Answers with this JSON at once, before reading the request body (as nginx's `return`
+    /// does); the body is recorded as empty.
+    case early(String)
 }
 
 /// An in-process model server on 127.0.0.1 that records every request it receives and
@@ -63,6 +66,10 @@ final class FakeUpstream: Sendable {
     func start() async throws {
         let router = Router()
         let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { [state, flooded] request, _ in
+            if case .early(let text) = state.withLockedValue({ $0.script }) {
+                state.withLockedValue { $0.received.append(Received(method: request.method.rawValue, path: request.uri.path, headers: [], body: Data())) }
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+            }
             let body = Data(try await request.body.collect(upTo: 64 << 20).readableBytesView)
             let script = state.withLockedValue { s -> UpstreamScript in
                 s.received.append(Received(method: request.method.rawValue, path: request.uri.path,
@@ -70,6 +77,8 @@ final class FakeUpstream: Sendable {
                 return s.script
             }
             switch script {
+            case .early(let text):
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
             case .json(let text, let status):
                 return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
             case .slow(let ms):

@@ -157,6 +157,30 @@ import Testing
         #expect(h.upstream.received.last?.headers.contains { $0.0 == "x-custom" } == false, "headers named in Connection are hop-by-hop")
     }
 
+    @Test func passThroughAnsweredBeforeItsBodyIsReadKeepsServing() async throws {
+        // nginx's `return 200` answers without reading the request. Menshen's upload and
+        // Hummingbird's drain of the same body then raced for the inbound stream, which is a
+        // precondition failure that took the process down (found under wrk load).
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        let answer = #"{"object":"list","data":[]}"#
+        h.upstream.script(.early(answer))
+        let body = ByteBuffer(repeating: UInt8(ascii: "x"), count: 2 << 20)
+        for round in 0..<12 {
+            var request = HTTPClientRequest(url: h.url + "/v1/embeddings")
+            request.method = .POST
+            request.headers.add(name: "content-type", value: "application/octet-stream")
+            request.body = .bytes(body)
+            let reply = try await h.send(request)
+            #expect(reply.status == 200, "round \(round)")
+            #expect(reply.text == answer, "round \(round)")
+        }
+        h.upstream.script(.json(#"{"object":"list"}"#))
+        let after = try await h.get("/v1/models")
+        #expect(after.status == 200 && after.text == #"{"object":"list"}"#, "still serving on the same connections")
+        #expect(h.upstream.received.count == 13)
+    }
+
     @Test func unscreenedGenerationEndpointsAreRefused() async throws {
         let h = try await SidecarHarness.start()
         defer { Task { await h.stop() } }

@@ -1,0 +1,99 @@
+import Hummingbird
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A pass-through request's body as handed to the HTTP client for upload, which the handler
+/// can take back once the answer has been delivered.
+///
+/// Why: a model server may answer before it has read the whole request (nginx's `return`, an
+/// early 4xx). The client then still uploads from the request body while Hummingbird, having
+/// written the response, drains the same body to reach the next keep-alive request. Two tasks
+/// calling `next()` on one inbound stream is a precondition failure that takes the process
+/// down. With this wrapper only one party reads at a time: `reclaim()` waits for a read in
+/// flight and ends the upload (later reads get `nil`), and only then does Hummingbird drain.
+final class ReclaimableRequestBody: AsyncSequence, @unchecked Sendable {
+    typealias Element = ByteBuffer
+    typealias BodyIterator = RequestBody.AsyncIterator
+
+    private enum State {
+        /// Nobody is reading; the iterator rests here.
+        case available(BodyIterator)
+        /// The upload is inside `next()`; a reclaim may be waiting for it to come back.
+        case reading(reclaimer: CheckedContinuation<Void, Never>?)
+        /// The body ended (or failed): nothing left to read for anyone.
+        case finished
+        /// The handler has taken the iterator back.
+        case reclaimed
+    }
+
+    // Guarded by `lock`; the iterator itself is only ever used by the one party holding it.
+    private var state: State
+    private let lock = NIOLock()
+
+    init(_ body: RequestBody) {
+        state = .available(body.makeAsyncIterator())
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let owner: ReclaimableRequestBody
+        mutating func next() async throws -> ByteBuffer? { try await owner.uploadNext() }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(owner: self) }
+
+    private func uploadNext() async throws -> ByteBuffer? {
+        let taken: BodyIterator? = lock.withLock {
+            guard case .available(let iterator) = state else { return nil }
+            state = .reading(reclaimer: nil)
+            return iterator
+        }
+        guard var iterator = taken else { return nil }
+        let part: ByteBuffer?
+        do {
+            part = try await iterator.next()
+        } catch {
+            handBack(nil, finished: true)
+            throw error
+        }
+        handBack(iterator, finished: part == nil)
+        return part
+    }
+
+    /// After an upload read: the iterator goes back to rest, unless the body ended or a
+    /// reclaim is waiting (which this read then releases).
+    private func handBack(_ iterator: BodyIterator?, finished: Bool) {
+        let reclaimer: CheckedContinuation<Void, Never>? = lock.withLock {
+            guard case .reading(let waiting) = state else { return nil }
+            if finished || iterator == nil {
+                state = .finished
+            } else if waiting != nil {
+                state = .reclaimed
+            } else {
+                state = .available(iterator!)
+            }
+            return waiting
+        }
+        reclaimer?.resume()
+    }
+
+    /// Takes the body back from the upload, waiting for a read in flight to return. Afterwards
+    /// the upload reads nothing more, and Hummingbird alone drains what is left of the body
+    /// before it reads the connection's next request.
+    func stopUpload() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let mustWait: Bool = lock.withLock {
+                switch state {
+                case .available:
+                    state = .reclaimed
+                    return false
+                case .reading(reclaimer: nil):
+                    state = .reading(reclaimer: continuation)
+                    return true
+                case .reading(reclaimer: .some), .finished, .reclaimed:
+                    return false
+                }
+            }
+            if !mustWait { continuation.resume() }
+        }
+    }
+}
