@@ -10,6 +10,8 @@ public struct FoldTable: Sendable {
     @usableFromInline let astral: [UInt32: [UInt32]]
     public let expansions: [UInt32]
     public let steps: NormalizationSteps
+    /// Every ASCII scalar folds to itself, so callers may copy ASCII runs without folding.
+    public let asciiIsIdentity: Bool
 
     public static let identity: UInt32 = 0xFFFF_FFFF
     public static let removed: UInt32 = 0xFFFF_FFFE
@@ -42,6 +44,7 @@ public struct FoldTable: Sendable {
             let folded = folding.fold(cp, steps: steps)
             if folded != [cp] { astral[cp] = folded }
         }
+        self.asciiIsIdentity = bmp[0..<0x80].allSatisfy { $0 == Self.identity }
         self.bmp = bmp
         self.astral = astral
         self.expansions = expansions

@@ -21,6 +21,34 @@ struct AnswerLabeling: Sendable {
 
     /// Labels a non-streamed JSON answer; returns the body and the header value.
     func label(body: Data, route: ScreenedRoute) -> (body: Data, header: String?) {
+        // Splice the labelled texts and the metadata into the answer's own bytes; only an answer
+        // that already carries an "AIGC" member (which must be replaced) is re-serialized.
+        guard let document = try? JSONDocument(body), document.root[AIGCLabel.key] == nil,
+              case .object(let members, let range) = document.root else { return labelRewriting(body: body, route: route) }
+        guard let choices = document.root["choices"]?.elements else { return (body, nil) }
+        let key = route == .chatCompletions ? "content" : "text"
+        var delivered: [String] = []
+        var edits: [(range: Range<Int>, with: [UInt8])] = []
+        for choice in choices where choice.isObject {
+            let node = (route == .chatCompletions ? choice["message"] : choice)?[key]
+            var text = document.string(node)
+            if let original = text, let node, !original.isEmpty, document.string(choice["finish_reason"]) != "content_filter" {
+                let labelled = labeler.explicit.apply(to: original)
+                edits.append((node.range, JSONDocument.literal(labelled)))
+                text = labelled
+            }
+            delivered.append(text ?? "")
+        }
+        let label = labeler.implicitLabel(for: LabeledAnswer.coveredText(ofChoices: delivered))
+        let member = label.jsonString.dropFirst().dropLast()          // "AIGC":{…}
+        let close = range.upperBound - 1
+        edits.append((close..<close, Array(((members.isEmpty ? "" : ",") + member).utf8)))
+        return (document.splicing(edits), label.jsonString)
+    }
+
+    /// Labels through `JSONSerialization` (for answers the strict parser refuses, or that
+    /// bring their own "AIGC" member).
+    private func labelRewriting(body: Data, route: ScreenedRoute) -> (body: Data, header: String?) {
         guard var object = try? PayloadScreening.parseObject(body), let choices = object["choices"] as? [Any] else { return (body, nil) }
         var delivered: [String] = []
         object["choices"] = choices.map { item -> Any in

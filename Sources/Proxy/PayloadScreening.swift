@@ -70,95 +70,108 @@ enum PayloadScreening {
     }
 
     static func screenInput(_ body: Data, route: ScreenedRoute, snapshot: Snapshot, external: ExternalPolicy? = nil) throws -> InputOutcome {
-        let object = try parseObject(body)
-        var texts: [ScreenedText] = []
-        var results: [String: ScreeningResult] = [:]
-        var changed = false
+        let document = try parseDocument(body)
+        let sites = try promptSites(document, route: route, roles: snapshot.policy.inputRoles)
         let lexicons = snapshot.lexicons
         let policy = snapshot.policy
+        var texts: [ScreenedText] = []
+        var prompts: [(text: String, result: ScreeningResult)] = []
+        prompts.reserveCapacity(sites.count)
+        var internalEdits: [(range: Range<Int>, with: [UInt8])] = []
 
-        // Pass 1: screen every text; the internal body gets the lexicon's masks.
-        let internalObject = try transformTexts(object, route: route, roles: policy.inputRoles) { text, location in
+        // Pass 1: screen every text; the internal body gets the lexicon's masks, spliced into
+        // the original bytes (nothing else of the body changes).
+        for site in sites {
+            let text = document.string(site.node) ?? ""
             let result = lexicons.screen(text, direction: .input, policy: policy.actions)
-            results[location] = result
-            if !result.matches.isEmpty { texts.append(ScreenedText(location: location, text: text, result: result)) }
+            prompts.append((text, result))
+            if !result.matches.isEmpty { texts.append(ScreenedText(location: site.location, text: text, result: result)) }
+            var replacement: String?
             if let external, external.pseudonymizeInternal {
                 let pseudonymized = Desensitizer.external(text, matches: result.matches, lexicons: lexicons, policy: policy.actions,
                                                           map: external.map, c3: .remove).text
-                if pseudonymized != text { changed = true }
-                return pseudonymized
+                if pseudonymized != text { replacement = pseudonymized }
+            } else if result.decision == .mask && result.maskedText != text {
+                replacement = result.maskedText
             }
-            if result.decision == .mask && result.maskedText != text { changed = true; return result.maskedText }
-            return text
+            if let replacement { internalEdits.append((site.node.range, JSONDocument.literal(replacement))) }
         }
         let decision = texts.reduce(Decision.allow) { max($0, $1.result.decision) }
-        let forward = changed && decision != .block
-            ? try JSONSerialization.data(withJSONObject: internalObject, options: [.withoutEscapingSlashes])
-            : body
+        let forward = !internalEdits.isEmpty && decision != .block ? document.splicing(internalEdits) : body
         // Pass 2: the body an external upstream may see — C2 values as placeholders, C3 removed or flagged.
         var externalBody: Data?
         var foundC3 = false
         if let external, decision != .block {
-            let externalObject = try transformTexts(object, route: route, roles: policy.inputRoles) { text, location in
-                guard let result = results[location] else { return text }
-                let d = Desensitizer.external(text, matches: result.matches, lexicons: lexicons, policy: policy.actions,
+            var edits: [(range: Range<Int>, with: [UInt8])] = []
+            for (site, prompt) in zip(sites, prompts) {
+                let d = Desensitizer.external(prompt.text, matches: prompt.result.matches, lexicons: lexicons, policy: policy.actions,
                                               map: external.map, c3: external.c3)
                 if d.foundC3 { foundC3 = true }
-                return d.text
+                if d.text != prompt.text { edits.append((site.node.range, JSONDocument.literal(d.text))) }
             }
-            externalBody = try JSONSerialization.data(withJSONObject: externalObject, options: [.withoutEscapingSlashes])
+            externalBody = edits.isEmpty ? body : document.splicing(edits)
         }
         return InputOutcome(decision: decision, texts: texts, forwardBody: forward, externalBody: externalBody,
-                            externalC3: foundC3, isStream: (object["stream"] as? Bool) ?? false, model: object["model"] as? String)
+                            externalC3: foundC3, isStream: document.root["stream"]?.boolValue ?? false,
+                            model: document.string(document.root["model"]))
     }
 
-    /// Applies `transform` to every screened text of a request (by its location), returning the new object.
-    static func transformTexts(_ input: [String: Any], route: ScreenedRoute, roles: Set<String>,
-                               _ transform: (String, String) -> String) throws -> [String: Any] {
-        var object = input
+    /// A screened text of a payload: its string node and its place, for audit and answers.
+    struct TextSite {
+        let node: JSONNode
+        let location: String
+    }
+
+    /// Parses a request body (a JSON object), mapping problems to what the client is told.
+    static func parseDocument(_ body: Data) throws -> JSONDocument {
+        let document: JSONDocument
+        do {
+            document = try JSONDocument(body)
+        } catch .invalidUTF8 {
+            throw PayloadError.invalidUTF8
+        } catch .syntax(let message) {
+            throw PayloadError.notJSON("request body is not valid JSON (\(message))")
+        }
+        guard document.root.isObject else { throw PayloadError.notJSON("request body must be a JSON object") }
+        return document
+    }
+
+    /// The prompt texts of a request that policy screens (by role), in order.
+    static func promptSites(_ document: JSONDocument, route: ScreenedRoute, roles: Set<String>) throws -> [TextSite] {
+        let root = document.root
+        var sites: [TextSite] = []
         switch route {
         case .chatCompletions:
-            guard let messages = object["messages"] as? [Any] else { throw PayloadError.notJSON("'messages' must be an array") }
-            var newMessages: [Any] = []
-            for (i, item) in messages.enumerated() {
-                guard var message = item as? [String: Any] else { throw PayloadError.notJSON("messages[\(i)] must be an object") }
-                let role = message["role"] as? String ?? ""
-                if roles.contains(role) {
-                    if let content = message["content"] as? String {
-                        message["content"] = transform(content, "messages[\(i)].content")
-                    } else if let parts = message["content"] as? [Any] {
-                        message["content"] = parts.enumerated().map { (j, part) -> Any in
-                            guard var p = part as? [String: Any], let text = p["text"] as? String else { return part }
-                            p["text"] = transform(text, "messages[\(i)].content[\(j)].text")
-                            return p
-                        }
-                    }
-                    if let calls = message["tool_calls"] as? [Any] {
-                        message["tool_calls"] = calls.enumerated().map { (j, call) -> Any in
-                            guard var c = call as? [String: Any], var f = c["function"] as? [String: Any],
-                                  let arguments = f["arguments"] as? String else { return call }
-                            f["arguments"] = transform(arguments, "messages[\(i)].tool_calls[\(j)].function.arguments")
-                            c["function"] = f
-                            return c
+            guard let messages = root["messages"]?.elements else { throw PayloadError.notJSON("'messages' must be an array") }
+            for (i, message) in messages.enumerated() {
+                guard message.isObject else { throw PayloadError.notJSON("messages[\(i)] must be an object") }
+                guard roles.contains(document.string(message["role"]) ?? "") else { continue }
+                if let content = message["content"] {
+                    if content.isString {
+                        sites.append(TextSite(node: content, location: "messages[\(i)].content"))
+                    } else if let parts = content.elements {
+                        for (j, part) in parts.enumerated() {
+                            if let text = part["text"], text.isString {
+                                sites.append(TextSite(node: text, location: "messages[\(i)].content[\(j)].text"))
+                            }
                         }
                     }
                 }
-                newMessages.append(message)
+                for (j, call) in (message["tool_calls"]?.elements ?? []).enumerated() {
+                    if let arguments = call["function"]?["arguments"], arguments.isString {
+                        sites.append(TextSite(node: arguments, location: "messages[\(i)].tool_calls[\(j)].function.arguments"))
+                    }
+                }
             }
-            object["messages"] = newMessages
         case .completions:
-            if let prompt = object["prompt"] as? String {
-                object["prompt"] = transform(prompt, "prompt")
-            } else if let prompts = object["prompt"] as? [Any] {
-                object["prompt"] = prompts.enumerated().map { (i, p) -> Any in
-                    guard let s = p as? String else { return p }
-                    return transform(s, "prompt[\(i)]")
-                }
-            } else if object["prompt"] == nil {
-                throw PayloadError.notJSON("'prompt' is required")
+            guard let prompt = root["prompt"] else { throw PayloadError.notJSON("'prompt' is required") }
+            if prompt.isString {
+                sites.append(TextSite(node: prompt, location: "prompt"))
+            } else if let prompts = prompt.elements {
+                for (i, p) in prompts.enumerated() where p.isString { sites.append(TextSite(node: p, location: "prompt[\(i)]")) }
             }
         }
-        return object
+        return sites
     }
 
     // MARK: Output (non-streamed)
@@ -166,6 +179,42 @@ enum PayloadScreening {
     /// Screens every choice of a JSON answer. Returns the body to deliver (the original bytes
     /// when nothing changed) and what was found.
     static func screenOutput(_ body: Data, route: ScreenedRoute, snapshot: Snapshot) -> (body: Data, texts: [ScreenedText], decision: Decision) {
+        // Most answers are clean: read their texts off the bytes and deliver them untouched. An
+        // answer with a finding (or one this strict parser refuses) takes the rewriting path.
+        if let document = try? JSONDocument(body) {
+            guard let choices = document.root["choices"]?.elements else { return (body, [], .allow) }
+            let fields = snapshot.policy.outputFields
+            let clean = choices.allSatisfy { choice in
+                answerNodes(of: choice, route: route, fields: fields).allSatisfy { node in
+                    snapshot.lexicons.screen(document.string(node) ?? "", direction: .output, policy: snapshot.policy.actions).matches.isEmpty
+                }
+            }
+            if clean { return (body, [], .allow) }
+        }
+        return screenOutputRewriting(body, route: route, snapshot: snapshot)
+    }
+
+    /// The screened answer strings of one choice, as policy's output fields select them.
+    static func answerNodes(of choice: JSONNode, route: ScreenedRoute, fields: Set<SidecarConfiguration.OutputField>) -> [JSONNode] {
+        var nodes: [JSONNode] = []
+        func visit(_ node: JSONNode?, _ field: SidecarConfiguration.OutputField) {
+            if let node, node.isString, fields.contains(field) { nodes.append(node) }
+        }
+        switch route {
+        case .chatCompletions:
+            let message = choice["message"]
+            visit(message?["content"], .content)
+            visit(message?["reasoning_content"], .reasoningContent)
+            visit(message?["refusal"], .refusal)
+            for call in message?["tool_calls"]?.elements ?? [] { visit(call["function"]?["arguments"], .toolArguments) }
+        case .completions:
+            visit(choice["text"], .content)
+        }
+        return nodes
+    }
+
+    /// Screens and rewrites an answer through `JSONSerialization` (blocks, masks, details).
+    private static func screenOutputRewriting(_ body: Data, route: ScreenedRoute, snapshot: Snapshot) -> (body: Data, texts: [ScreenedText], decision: Decision) {
         guard var object = try? parseObject(body), let choices = object["choices"] as? [Any] else {
             return (body, [], .allow)     // not an answer (an error object, say): nothing to screen
         }

@@ -36,7 +36,7 @@ struct SidecarResponder: HTTPResponder {
     }
 
     private func route(_ request: Request) async throws -> Response {
-        let requestID = request.headers[.menshenRequestID].flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 } ?? UUID().uuidString.lowercased()
+        let requestID = request.headers[.menshenRequestID].flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 } ?? RequestIDs.next()
         let path = request.uri.path
         do {
             switch (request.method, path) {

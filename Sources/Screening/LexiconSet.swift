@@ -49,7 +49,25 @@ public final class LexiconSet: Sendable {
         self.regexRules = regexRules
         self.regexFolding = regexFolding
         self.ruleHasExceptions = ruleHasExceptions
+        // Computed once here rather than by every scanner: a proxy starts several scanners per
+        // request (one per message), so per-scanner set-up is on the hot path.
+        var plans: [ScanPlan] = []
+        for direction in Direction.allCases {
+            let active = rules.map { $0.direction.contains(direction) }
+            let regex = regexRules.filter { active[Int($0.rule)] }
+            plans.append(ScanPlan(active: active, foldedRegex: regex.filter { $0.normalize }, rawRegex: regex.filter { !$0.normalize }))
+        }
+        self.plans = plans
     }
+
+    /// What a scanner of one direction needs: the rules active in it, its regex rules by folding.
+    struct ScanPlan: Sendable {
+        let active: [Bool]
+        let foldedRegex: [CompiledRegex]
+        let rawRegex: [CompiledRegex]
+    }
+    let plans: [ScanPlan]
+    func plan(for direction: Direction) -> ScanPlan { plans[direction == .input ? 0 : 1] }
 
     /// The rule with `id`, if any.
     public func rule(id: String) -> Rule? { rules.first { $0.id == id } }

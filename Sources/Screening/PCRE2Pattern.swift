@@ -75,6 +75,11 @@ public final class PCRE2Pattern: @unchecked Sendable {
         init(for pattern: PCRE2Pattern) {
             pointer = pcre2_match_data_create_from_pattern_8(pattern.code, nil)
         }
+        /// Room for `pairs` offset pairs (the whole match plus capture groups), so one block can
+        /// serve several patterns matched one after another.
+        public init(pairs: Int) {
+            pointer = pcre2_match_data_create_8(UInt32(max(1, pairs)), nil)
+        }
         deinit { pcre2_match_data_free_8(pointer) }
     }
 

@@ -6,7 +6,9 @@ import Normalization
 struct RegexChannel: Sendable {
     let rules: [CompiledRegex]
     let folding: FoldTable?
-    let matchData: [PCRE2Pattern.MatchData]
+    let matchData: PCRE2Pattern.MatchData
+    /// The folding maps every ASCII byte to itself (so ASCII runs are copied as they are).
+    let asciiUnchanged: Bool
     /// Window bytes and, per byte, the original stream range of the scalar it came from.
     var window: [UInt8] = []
     var originStart: [Int] = []
@@ -27,19 +29,38 @@ struct RegexChannel: Sendable {
     init(rules: [CompiledRegex], folding: FoldTable?) {
         self.rules = rules
         self.folding = folding
-        self.matchData = rules.map { $0.pattern.makeMatchData() }
+        // One scratch block serves every rule: each match call's result is read before the next.
+        self.matchData = PCRE2Pattern.MatchData(pairs: (rules.map(\.pattern.captureCount).max() ?? 0) + 1)
+        self.asciiUnchanged = folding?.asciiIsIdentity ?? true
         cursors = Array(repeating: 0, count: rules.count)
         holds = Array(repeating: 0, count: rules.count)
         lookbehindBytes = (rules.map(\.pattern.maxLookbehind).max() ?? 0) * 4
     }
 
     /// Decodes `bytes` into the window; returns where decoding stopped (see `StreamScanner`).
+    ///
+    /// Hot: every screened byte passes here. Runs of ASCII that the folding leaves alone (all
+    /// of ASCII for width and invisible folding) are copied in bulk; other scalars are folded
+    /// and encoded one at a time.
     mutating func append(_ bytes: UnsafeBufferPointer<UInt8>, base: Int, final: Bool) -> Int {
         guard let p = bytes.baseAddress else { return 0 }
         var i = 0
         let n = bytes.count
         window.reserveCapacity(window.count + n)
+        originStart.reserveCapacity(originStart.count + n)
+        originEnd.reserveCapacity(originEnd.count + n)
+        let folding = self.folding          // one copy, not one per scalar
+        let asciiUnchanged = self.asciiUnchanged
         while i < n {
+            if asciiUnchanged && p[i] < 0x80 {
+                var j = i + 1
+                while j < n && p[j] < 0x80 { j += 1 }
+                window.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                originStart.append(contentsOf: (base + i)..<(base + j))
+                originEnd.append(contentsOf: (base + i + 1)...(base + j))
+                i = j
+                continue
+            }
             let scalar: UInt32, length: Int
             switch UTF8Scalar.decode(p, i, n, final: final) {
             case .scalar(let s, let l): scalar = s; length = l
@@ -49,9 +70,9 @@ struct RegexChannel: Sendable {
             }
             let start = base + i, stop = base + i + length
             if let folding {
-                folding.fold(scalar) { append(scalar: $0, start: start, end: stop) }
+                folding.fold(scalar) { appendScalar($0, start: start, end: stop) }
             } else {
-                append(scalar: scalar, start: start, end: stop)
+                appendScalar(scalar, start: start, end: stop)
             }
             i += length
         }
@@ -60,12 +81,25 @@ struct RegexChannel: Sendable {
     }
 
     @inline(__always)
-    private mutating func append(scalar: UInt32, start: Int, end: Int) {
+    private mutating func appendScalar(_ scalar: UInt32, start: Int, end: Int) {
         var s = scalar
         if s > 0x10FFFF || (0xD800...0xDFFF).contains(s) { s = 0xFFFD }
-        let u = Unicode.Scalar(s)!
-        for byte in UTF8.encode(u)! {
-            window.append(byte)
+        let count: Int
+        var b0: UInt8, b1: UInt8 = 0, b2: UInt8 = 0, b3: UInt8 = 0
+        switch s {
+        case 0..<0x80: count = 1; b0 = UInt8(s)
+        case 0x80..<0x800: count = 2; b0 = UInt8(0xC0 | s >> 6); b1 = UInt8(0x80 | s & 0x3F)
+        case 0x800..<0x10000:
+            count = 3; b0 = UInt8(0xE0 | s >> 12); b1 = UInt8(0x80 | s >> 6 & 0x3F); b2 = UInt8(0x80 | s & 0x3F)
+        default:
+            count = 4; b0 = UInt8(0xF0 | s >> 18); b1 = UInt8(0x80 | s >> 12 & 0x3F)
+            b2 = UInt8(0x80 | s >> 6 & 0x3F); b3 = UInt8(0x80 | s & 0x3F)
+        }
+        window.append(b0)
+        if count > 1 { window.append(b1) }
+        if count > 2 { window.append(b2) }
+        if count > 3 { window.append(b3) }
+        for _ in 0..<count {
             originStart.append(start)
             originEnd.append(end)
         }
@@ -81,7 +115,7 @@ struct RegexChannel: Sendable {
                 var cursor = max(cursors[r], windowBase)
                 holds[r] = windowEnd
                 while cursor <= windowEnd {
-                    let result = rule.pattern.match(subject, from: cursor - windowBase, group: rule.group, partial: !final, data: matchData[r])
+                    let result = rule.pattern.match(subject, from: cursor - windowBase, group: rule.group, partial: !final, data: matchData)
                     switch result {
                     case .match(let whole, let group):
                         if let group, !group.isEmpty, rule.validator?.validate(subject[group]) ?? true {

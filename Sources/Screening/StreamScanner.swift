@@ -31,14 +31,11 @@ public struct StreamScanner: Sendable {
     public init(lexicons: LexiconSet, direction: Direction) {
         self.lexicons = lexicons
         self.direction = direction
-        let active = lexicons.rules.map { $0.direction.contains(direction) }
-        profiles = lexicons.profiles.indices.map { ProfileScan(profile: lexicons.profiles[$0], active: active, hasExceptions: lexicons.ruleHasExceptions) }
-        let rules = lexicons.regexRules.filter { active[Int($0.rule)] }
+        let plan = lexicons.plan(for: direction)
+        profiles = lexicons.profiles.map { ProfileScan(profile: $0, active: plan.active, hasExceptions: lexicons.ruleHasExceptions) }
         var channels: [RegexChannel] = []
-        let folded = rules.filter { $0.normalize }
-        if !folded.isEmpty, let table = lexicons.regexFolding { channels.append(RegexChannel(rules: folded, folding: table)) }
-        let raw = rules.filter { !$0.normalize }
-        if !raw.isEmpty { channels.append(RegexChannel(rules: raw, folding: nil)) }
+        if !plan.foldedRegex.isEmpty, let table = lexicons.regexFolding { channels.append(RegexChannel(rules: plan.foldedRegex, folding: table)) }
+        if !plan.rawRegex.isEmpty { channels.append(RegexChannel(rules: plan.rawRegex, folding: nil)) }
         regex = channels
     }
 

@@ -46,6 +46,21 @@ import Testing
         #expect(try Self.verify(Array(altered.utf8)) == .textAltered)
     }
 
+    @Test func labellingACleanAnswerKeepsEveryOtherByte() async throws {
+        let (h, keyFile) = try await Self.labelled()
+        defer { Task { await h.stop() } }
+        Self.keyFileForVerify = keyFile
+        // Key order, number spelling and escapes as a model server writes them; the label is
+        // spliced in, not re-serialized (which reordered keys and rewrote 0.50 as 0.5).
+        let upstream = #"{"id":"c1","object":"chat.completion","created":1732838400,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"\u4f60\u597d\n/ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"total_tokens":2.50E0}}"#
+        h.upstream.script(.json(upstream))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi"))
+        #expect(reply.status == 200)
+        let labelled = #"{"id":"c1","object":"chat.completion","created":1732838400,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"你好\n/ok\n\n本回答由人工智能生成","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"total_tokens":2.50E0},"AIGC":{"Label":"1","#
+        #expect(reply.text.hasPrefix(labelled), "\(reply.text)")
+        #expect(try Self.verify(reply.body) == .intact)
+    }
+
     @Test func streamedAnswerCarriesBothLabels() async throws {
         let (h, keyFile) = try await Self.labelled()
         defer { Task { await h.stop() } }

@@ -213,6 +213,13 @@ import Testing
         let invalid = try await h.post("/v1/chat/completions", Array(#"{"messages":[{"role":"user","content":""#.utf8) + [0xE7, 0xA8] + Array(#""}]}"#.utf8))
         #expect(invalid.status == 400)
         #expect((invalid.json?["error"] as? [String: Any])?["code"] as? String == "invalid_utf8")
+        // Two "content" keys: parsers disagree on which one counts, so what Menshen screens
+        // might not be what the model reads. Refused, not guessed.
+        let duplicate = try await h.post("/v1/chat/completions", Array(#"{"messages":[{"role":"user","content":"稳赚不赔","content":"hi"}]}"#.utf8))
+        #expect(duplicate.status == 400)
+        #expect((duplicate.json?["error"] as? [String: Any])?["code"] as? String == "invalid_json")
+        #expect(duplicate.text.contains("duplicate key"))
+        #expect(!duplicate.text.contains("稳赚不赔"))
         #expect(h.upstream.received.isEmpty)
     }
 
