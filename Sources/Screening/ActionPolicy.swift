@@ -47,9 +47,12 @@ extension LexiconSet {
     public func screen(_ text: String, direction: Direction, policy: ActionPolicy) -> ScreeningResult {
         let bytes = Array(text.utf8)
         let matches = scan(bytes, direction: direction)
+        guard !matches.isEmpty else {          // the common case: nothing to decide or mask
+            return ScreeningResult(decision: .allow, matches: [], maskedText: text, lexiconVersion: version)
+        }
         let masks = policy.matches(matches, withAction: .mask, lexicons: self, direction: direction)
         return ScreeningResult(decision: policy.decision(for: matches, lexicons: self, direction: direction), matches: matches,
-                               maskedText: String(decoding: Masker.apply(to: bytes, matches: masks, rules: rules), as: UTF8.self),
+                               maskedText: masks.isEmpty ? text : String(decoding: Masker.apply(to: bytes, matches: masks, rules: rules), as: UTF8.self),
                                lexiconVersion: version)
     }
 }

@@ -81,12 +81,26 @@ public struct StreamScanner: Sendable {
 
     /// Ends the stream: decides everything still pending. `settled` is then the stream's length.
     public mutating func finish() -> ScanProgress {
+        finish(appending: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// Feeds the last piece and ends the stream in one step. For a whole text this is the
+    /// cheaper call: the regex rules run once, in complete-match mode (partial matching turns
+    /// off PCRE2's start-of-match and required-character optimizations).
+    public mutating func finish(appending chunk: UnsafeRawBufferPointer) -> ScanProgress {
         precondition(!isFinished, "StreamScanner.finish twice")
         var matches: [Match] = []
-        if !carry.isEmpty {
-            let tail = carry
+        let bytes = chunk.bindMemory(to: UInt8.self)
+        if !carry.isEmpty || !bytes.isEmpty {
+            var tail = carry
             carry = []
-            let stop = tail.withUnsafeBufferPointer { scan($0, base: decodedUpTo, final: true, into: &matches) }
+            let stop: Int
+            if tail.isEmpty {
+                stop = scan(bytes, base: decodedUpTo, final: true, into: &matches)
+            } else {
+                tail.append(contentsOf: bytes)
+                stop = tail.withUnsafeBufferPointer { scan($0, base: decodedUpTo, final: true, into: &matches) }
+            }
             decodedUpTo += stop
         }
         isFinished = true

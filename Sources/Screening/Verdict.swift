@@ -54,9 +54,7 @@ extension LexiconSet {
     /// Every match in `bytes`, sorted by position.
     public func scan(_ bytes: [UInt8], direction: Direction) -> [Match] {
         var scanner = StreamScanner(lexicons: self, direction: direction)
-        var matches = scanner.feed(bytes).matches
-        matches += scanner.finish().matches
-        return matches.sorted()
+        return bytes.withUnsafeBytes { scanner.finish(appending: $0).matches }.sorted()
     }
 }
 
