@@ -109,6 +109,9 @@ public struct Sidecar: Sendable {
         clientConfiguration.decompression = .disabled
         clientConfiguration.redirectConfiguration = .disallow
         clientConfiguration.httpVersion = .automatic
+        // Menshen exports no traces; left at its default the client picks up the global (no-op)
+        // tracer and still builds a span and its attributes for every upstream request.
+        clientConfiguration.tracing.tracer = nil
         let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
 
         // Classifier hooks: their own HTTP client (no retries: a refused connection fails at once
