@@ -33,7 +33,7 @@ extension SidecarConfiguration {
         ("screening.output_refusal", nil, "Text that replaces a blocked answer."),
         ("screening.input_refusal", nil, "Message of the 400 error for a blocked prompt."),
         ("screening.refused_paths", nil, "Path prefixes of generation endpoints Menshen cannot screen, refused with 403 (default: /v1/responses, /v1/edits, /api/generate, /api/chat, /v1/assistants, /v1/threads, /v1/realtime). [] passes them through."),
-        ("upstreams", nil, "List of {name, url, trust: internal|external, max_in_flight, queue_wait, model_map} in routing order; overrides upstream."),
+        ("upstreams", nil, "List of {name, url, trust: internal|external, max_in_flight, queue_wait, model_map, api_key_env} in routing order; overrides upstream. An upstream with api_key_env gets `Authorization: Bearer` with that variable's value instead of the client's credentials; an external one without it gets no client credentials at all."),
         ("upstream_health.failure_threshold", nil, "Consecutive connect failures or 5xx after which an upstream is skipped. Default 3."),
         ("upstream_health.cooldown", nil, "How long an unhealthy upstream is skipped before it is tried again. Default 10s."),
         ("desensitization.internal", nil, "lexicon (apply lexicon actions; default) or pseudonymize (reversible placeholders) for internal upstreams."),
@@ -230,7 +230,7 @@ extension SidecarConfiguration {
                     let at = "upstreams[\(i)]"
                     guard let name = item["name"]?.string, let url = item["url"]?.string else { problem(at, item, "needs 'name' and 'url'"); continue }
                     var u = UpstreamConfiguration(name: name, url: url)
-                    mapping(item, at, allowed: ["name", "url", "trust", "max_in_flight", "queue_wait", "model_map"]) { field, node in
+                    mapping(item, at, allowed: ["name", "url", "trust", "max_in_flight", "queue_wait", "model_map", "api_key_env"]) { field, node in
                         switch field {
                         case "trust":
                             if let t = node.string.flatMap(Trust.init(rawValue:)) { u.trust = t } else { problem("\(at).trust", node, "must be internal or external") }
@@ -239,6 +239,8 @@ extension SidecarConfiguration {
                         case "model_map":
                             guard let m = node.mapping else { problem("\(at).model_map", node, "expected a mapping of model names"); return }
                             for (from, to) in m { if let f = from.string, let t = to.string { u.modelMap[f] = t } }
+                        case "api_key_env":
+                            if let name = node.string, !name.isEmpty { u.apiKeyEnv = name } else { problem("\(at).api_key_env", node, "expected the name of an environment variable") }
                         default: break
                         }
                     }
@@ -356,6 +358,16 @@ extension SidecarConfiguration {
         }
         if let v = environment["MENSHEN_DRAIN_TIMEOUT"] {
             if let d = parseDuration(v) { timeouts.drain = d } else { problems.append("MENSHEN_DRAIN_TIMEOUT: '\(v)' is not a duration") }
+        }
+        // Upstream API keys come from the environment (a Kubernetes Secret), never the policy file.
+        for i in upstreams.indices {
+            guard let name = upstreams[i].apiKeyEnv else { continue }
+            let key = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            if key.isEmpty {
+                problems.append("upstreams[\(i)].api_key_env: environment variable \(name) is not set")
+            } else {
+                upstreams[i].apiKey = key
+            }
         }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
     }

@@ -404,7 +404,7 @@ struct SidecarResponder: HTTPResponder {
         guard let primary = pool.upstreams.first else { throw OpenAIError.unavailable("no upstream configured", code: "upstream_unavailable") }
         var upstreamRequest = HTTPClientRequest(url: primary.url + request.uri.description)
         upstreamRequest.method = HTTPMethod(rawValue: request.method.rawValue)
-        upstreamRequest.headers = forwardHeaders(request.headers, requestID: requestID)
+        upstreamRequest.headers = forwardHeaders(request.headers, requestID: requestID, to: primary)
         var upload: ReclaimableRequestBody?
         if request.method != .get && request.method != .head {
             let length = request.headers[.contentLength].flatMap(Int.init)
@@ -461,7 +461,7 @@ struct SidecarResponder: HTTPResponder {
         let body = ByteBuffer(data: body)
         var upstreamRequest = HTTPClientRequest(url: upstream.url + request.uri.description)
         upstreamRequest.method = .POST
-        upstreamRequest.headers = forwardHeaders(request.headers, requestID: requestID)
+        upstreamRequest.headers = forwardHeaders(request.headers, requestID: requestID, to: upstream)
         upstreamRequest.headers.replaceOrAdd(name: "content-type", value: "application/json")
         upstreamRequest.headers.replaceOrAdd(name: "content-length", value: "\(body.readableBytes)")
         upstreamRequest.body = .bytes(body)
@@ -486,17 +486,27 @@ struct SidecarResponder: HTTPResponder {
     static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
                                         "upgrade", "proxy-authenticate", "proxy-authorization", "host", "content-length"]
 
-    private func forwardHeaders(_ fields: HTTPFields, requestID: String) -> HTTPHeaders {
+    /// The request headers an upstream gets: hop-by-hop ones dropped (RFC 9110 §7.6.1), and
+    /// credentials by trust. An upstream with its own API key gets that key instead of the
+    /// client's; an external one without a key gets no client credentials at all — the key a
+    /// client holds for the model in the data centre must not travel to a cloud provider.
+    private func forwardHeaders(_ fields: HTTPFields, requestID: String, to upstream: UpstreamConfiguration) -> HTTPHeaders {
         let named = Set(fields[values: .connection].flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } })
+        let replaceCredentials = upstream.apiKey != nil || upstream.trust == .external
         var headers = HTTPHeaders()
         for field in fields {
             let name = field.name.canonicalName
             if Self.hopByHop.contains(name) || named.contains(name) || name == "x-request-id" { continue }
+            if replaceCredentials && Self.credentialHeaders.contains(name) { continue }
             headers.add(name: field.name.rawName, value: field.value)
         }
+        if let key = upstream.apiKey { headers.add(name: "authorization", value: "Bearer \(key)") }
         headers.add(name: "x-request-id", value: requestID)
         return headers
     }
+
+    /// Headers that carry a client's credentials (OpenAI, Azure OpenAI, Anthropic-style, cookies).
+    static let credentialHeaders: Set<String> = ["authorization", "api-key", "x-api-key", "cookie"]
 
     private func responseHeaders(_ upstream: HTTPHeaders, requestID: String, snapshot: Snapshot?, bodyChanged: Bool) -> HTTPFields {
         let named = Set(upstream["connection"].flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } })

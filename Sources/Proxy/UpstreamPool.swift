@@ -17,6 +17,11 @@ public struct UpstreamConfiguration: Sendable, Equatable {
     public var queueWait: Duration = .milliseconds(50)
     /// Model names rewritten on the way to this upstream (`qwen-idc` → `qwen2.5-72b-instruct`).
     public var modelMap: [String: String] = [:]
+    /// Name of the environment variable holding this upstream's API key (`api_key_env`). When
+    /// set, Menshen sends `Authorization: Bearer <key>` to it instead of the client's credentials.
+    public var apiKeyEnv: String?
+    /// The key read from `apiKeyEnv` at start-up (never logged).
+    public var apiKey: String?
 
     public init(name: String, url: String, trust: Trust = .internal) {
         self.name = name

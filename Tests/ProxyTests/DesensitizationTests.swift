@@ -55,6 +55,44 @@ import Testing
         #expect(sent[4].components(separatedBy: "[PHONE_1]").count == 3, "\(sent[4])")
     }
 
+    @Test func clientCredentialsNeverTravelToAnExternalUpstream() async throws {
+        let clientHeaders = [("content-type", "application/json"), ("authorization", "Bearer sk-idc-client-key"),
+                             ("api-key", "azure-style-key"), ("x-api-key", "anthropic-style-key"), ("cookie", "session=abc")]
+        let body = Array(try JSONSerialization.data(withJSONObject: chatRequest("你好")))
+        func credentials(_ r: FakeUpstream.Received?) -> [String] {
+            (r?.headers ?? []).filter { SidecarResponder.credentialHeaders.contains($0.0) }.map { "\($0.0): \($0.1)" }
+        }
+        // External, no key of its own: the client's credentials are dropped.
+        let bare = try await Self.externalOnly()
+        bare.upstream.script(.json(chatAnswer("好")))
+        #expect(try await bare.post("/v1/chat/completions", body, headers: clientHeaders).status == 200)
+        #expect(credentials(bare.upstream.received.last) == [])
+        await bare.stop()
+        // External with api_key_env: its own key replaces the client's (screened and pass-through routes).
+        var configuration = SidecarConfiguration()
+        configuration.upstreams = [UpstreamConfiguration(name: "cloud", url: "http://127.0.0.1:1", trust: .external)]
+        configuration.upstreams[0].apiKeyEnv = "MENSHEN_TEST_CLOUD_KEY"
+        #expect(throws: ConfigurationError.self) { try configuration.apply(environment: [:]) }
+        try configuration.apply(environment: ["MENSHEN_TEST_CLOUD_KEY": "sk-cloud-key\n"])
+        let resolved = configuration.upstreams[0]
+        #expect(resolved.apiKey == "sk-cloud-key")
+        let keyed = try await Self.externalOnly { c in c.upstreams[0].apiKeyEnv = resolved.apiKeyEnv; c.upstreams[0].apiKey = resolved.apiKey }
+        keyed.upstream.script(.json(chatAnswer("好")))
+        #expect(try await keyed.post("/v1/chat/completions", body, headers: clientHeaders).status == 200)
+        #expect(credentials(keyed.upstream.received.last) == ["authorization: Bearer sk-cloud-key"])
+        keyed.upstream.script(.json("{}"))
+        #expect(try await keyed.post("/v1/embeddings", body, headers: clientHeaders).status == 200)
+        #expect(credentials(keyed.upstream.received.last) == ["authorization: Bearer sk-cloud-key"])
+        await keyed.stop()
+        // Internal, no key: the client's credentials go to the model server as they came.
+        let idc = try await SidecarHarness.start()
+        defer { Task { await idc.stop() } }
+        idc.upstream.script(.json(chatAnswer("好")))
+        #expect(try await idc.post("/v1/chat/completions", body, headers: clientHeaders).status == 200)
+        #expect(Set(credentials(idc.upstream.received.last)) == ["authorization: Bearer sk-idc-client-key", "api-key: azure-style-key",
+                                                                "x-api-key: anthropic-style-key", "cookie: session=abc"])
+    }
+
     @Test("streamed restoration with placeholders split at every position", arguments: [1, 2, 3, 5, 8, 13, 4096])
     func streamedRestoration(pieceSize: Int) async throws {
         let h = try await Self.externalOnly()
