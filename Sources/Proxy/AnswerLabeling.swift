@@ -78,7 +78,20 @@ struct StreamLabeler {
     private var delivered: [Int: String] = [:]
     private var started: Set<Int> = []
     private var labelled: Set<Int> = []
-    private var template: [String: Any] = [:]
+    /// Template fields (`id`, `model`, …) for the events the labeler writes itself.
+    private var template: [String: Any] {
+        get {
+            guard let lastChunk, let object = try? JSONSerialization.jsonObject(with: Data(lastChunk.bytes)) as? [String: Any] else { return templateStore }
+            var t = templateStore
+            for key in Self.templateKeys { if let v = object[key] { t[key] = v } }
+            return t
+        }
+        set { templateStore = newValue }
+    }
+    private var templateStore: [String: Any] = [:]
+    /// The last event forwarded untouched (parsed for its template fields only when needed).
+    private var lastChunk: JSONDocument?
+    private static let templateKeys = ["id", "object", "created", "model", "system_fingerprint"]
     private var done = false
 
     init(labeler: Labeler, route: ScreenedRoute) {
@@ -90,8 +103,12 @@ struct StreamLabeler {
         var out: [SSEParser.Event] = []
         for event in events {
             guard !done, let data = event.data else { out.append(event); continue }
-            if data.trimmingCharacters(in: .whitespaces) == "[DONE]" {
+            if SSEParser.isDone(data) {
                 out += finish()
+                out.append(event)
+                continue
+            }
+            if let document = try? JSONDocument(bytes: Array(data.utf8)), forwardsUnchanged(document) {
                 out.append(event)
                 continue
             }
@@ -104,12 +121,18 @@ struct StreamLabeler {
             }
             if json[AIGCLabel.key] == nil && !needsLabelNow && !choices.contains(where: { $0["finish_reason"] is String }) {
                 for c in choices { if let t = Self.text(of: c, route: route) { delivered[c["index"] as? Int ?? 0, default: ""] += t } }
-                for key in ["id", "object", "created", "model", "system_fingerprint"] { if let v = json[key] { template[key] = v } }
+                var t = template
+                for key in Self.templateKeys { if let v = json[key] { t[key] = v } }
+                template = t
+                lastChunk = nil
                 out.append(event)
                 continue
             }
             json.removeValue(forKey: AIGCLabel.key)       // one implicit label per answer: ours
-            for key in ["id", "object", "created", "model", "system_fingerprint"] { if let v = json[key] { template[key] = v } }
+            var t = template
+            for key in Self.templateKeys { if let v = json[key] { t[key] = v } }
+            template = t
+            lastChunk = nil
             var finishing: [[String: Any]] = []
             var body: [[String: Any]] = []
             for var choice in choices {
@@ -155,6 +178,25 @@ struct StreamLabeler {
             }
         }
         return out
+    }
+
+    /// The common event (text deltas, no finish, no label due, no upstream label) read off its
+    /// bytes: the delivered text is recorded and the event goes on as it came. False, having
+    /// changed nothing, for any other event.
+    private mutating func forwardsUnchanged(_ document: JSONDocument) -> Bool {
+        guard document.root.isObject, document.root[AIGCLabel.key] == nil,
+              let choices = document.root["choices"]?.elements, choices.allSatisfy(\.isObject) else { return false }
+        var texts: [(index: Int, text: String)] = []
+        for choice in choices {
+            if choice["finish_reason"]?.isString == true { return false }
+            let index = document.int(choice["index"]) ?? 0
+            let text = document.string(route == .chatCompletions ? choice["delta"]?["content"] : choice["text"])
+            if let text, !text.isEmpty, labeler.explicit.position == .start, !started.contains(index) { return false }
+            if let text { texts.append((index, text)) }
+        }
+        for (index, text) in texts { delivered[index, default: ""] += text }
+        lastChunk = document
+        return true
     }
 
     /// The implicit label event (once).

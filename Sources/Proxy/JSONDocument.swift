@@ -55,6 +55,22 @@ struct JSONDocument: Sendable {
         }
     }
 
+    /// The value of an integer number node (nil for anything else, or out of range).
+    func int(_ node: JSONNode?) -> Int? {
+        guard case .number(let range)? = node else { return nil }
+        return bytes.withUnsafeBufferPointer { buffer in
+            Int(String(decoding: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self))
+        }
+    }
+
+    /// The bytes to cut to remove member `k` of an object with these members, separating comma
+    /// included, so that the object stays valid JSON.
+    static func removalRange(of k: Int, in members: [JSONMember]) -> Range<Int> {
+        if k + 1 < members.count { return members[k].range.lowerBound..<members[k + 1].range.lowerBound }
+        if k > 0 { return members[k - 1].range.upperBound..<members[k].range.upperBound }
+        return members[k].range
+    }
+
     /// A copy of the bytes with each range replaced (ranges must not overlap).
     func splicing(_ edits: [(range: Range<Int>, with: [UInt8])]) -> Data {
         var out = Data()
@@ -134,6 +150,7 @@ indirect enum JSONNode: Sendable {
     }
 
     var isObject: Bool { members != nil }
+    var isNull: Bool { if case .null = self { return true } else { return false } }
     var isString: Bool { if case .string = self { return true } else { return false } }
 }
 

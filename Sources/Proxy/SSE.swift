@@ -2,6 +2,15 @@
 /// one event are joined with LF; lines starting with `:` are comments; a blank line ends an
 /// event; an event can be split across reads at any byte.
 struct SSEParser: Sendable {
+    /// Whether an event's data is the OpenAI end marker `[DONE]` (spaces and tabs around it
+    /// allowed). Byte-wise: this runs for every event of every stream.
+    static func isDone(_ data: String) -> Bool {
+        var utf8 = Substring(data).utf8[...]
+        while let first = utf8.first, first == 0x20 || first == 0x09 { utf8 = utf8.dropFirst() }
+        while let last = utf8.last, last == 0x20 || last == 0x09 { utf8 = utf8.dropLast() }
+        return utf8.elementsEqual("[DONE]".utf8)
+    }
+
     /// One event: its fields in order (so it can be written back as it came).
     struct Event: Sendable, Equatable {
         var fields: [(name: String, value: String)] = []

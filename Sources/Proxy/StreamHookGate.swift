@@ -33,7 +33,7 @@ struct StreamHookGate {
         for event in events {
             guard !cut else { break }
             guard let data = event.data else { out.append(event); continue }
-            if data.trimmingCharacters(in: .whitespaces) == "[DONE]" {
+            if SSEParser.isDone(data) {
                 let tail = await finish()
                 if !tail.isEmpty { out.append(textEvent(tail)) }
                 if cut { out += cutEvents(); return (out, true) }

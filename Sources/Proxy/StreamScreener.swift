@@ -60,7 +60,19 @@ struct StreamScreener {
     /// Every match found, with its field, for audit and headers.
     private(set) var matches: [(location: String, match: Match)] = []
     /// Template fields (`id`, `model`, `created`, `object`) of the last chunk, for the final event.
-    private var template: [String: Any] = [:]
+    private var template: [String: Any] {
+        get {
+            // Read from the last fast-path chunk only when an event must be written from scratch.
+            guard let lastChunk, let object = try? JSONSerialization.jsonObject(with: Data(lastChunk.bytes)) as? [String: Any] else { return templateStore }
+            var t = templateStore
+            for key in Self.templateKeys { if let v = object[key] { t[key] = v } }
+            return t
+        }
+        set { templateStore = newValue }
+    }
+    private var templateStore: [String: Any] = [:]
+    /// The last chunk taken by the fast path (its template fields are newer than `templateStore`).
+    private var lastChunk: JSONDocument?
     /// Whether any content has been released to the client yet (time to first delivered token).
     private(set) var deliveredText = false
     /// Bytes held back right now, summed over fields (for metrics).
@@ -82,16 +94,22 @@ struct StreamScreener {
     mutating func process(_ event: SSEParser.Event) -> Output {
         guard state == .streaming else { return Output() }
         guard let data = event.data else { return Output(events: [event]) }          // comments, retry: …
-        if data.trimmingCharacters(in: .whitespaces) == "[DONE]" {
+        if SSEParser.isDone(data) {
             var out = flushAll()
             if state == .streaming { state = .finished; out.events.append(event) }
             return out
+        }
+        if let document = try? JSONDocument(bytes: Array(data.utf8)), let output = processPlain(event, document) {
+            return output
         }
         guard let json = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any],
               let choices = json["choices"] as? [Any] else {
             return Output(events: [event])        // not a chunk Menshen understands (an error object): pass it on
         }
-        for key in ["id", "object", "created", "model", "system_fingerprint"] { if let v = json[key] { template[key] = v } }
+        var t = template
+        for key in Self.templateKeys { if let v = json[key] { t[key] = v } }
+        template = t
+        lastChunk = nil
 
         var newChoices: [Any] = []
         var blockedChoice: Int?
@@ -177,6 +195,82 @@ struct StreamScreener {
         }
         return out
     }
+
+    /// The common event — text deltas, no finish, no tool calls — screened on its bytes: the
+    /// released text is spliced into the event as it came (held text removed, masks applied), so
+    /// a stream is never bridged through `JSONSerialization` event by event. Returns nil, having
+    /// changed nothing, for any other event (which the general path then handles).
+    private mutating func processPlain(_ event: SSEParser.Event, _ document: JSONDocument) -> Output? {
+        guard case .object(let members, _) = document.root, let choices = document.root["choices"]?.elements else { return nil }
+        // Qualify first: the general path must see the event untouched if this one declines.
+        var plain: [(index: Int, choice: JSONNode)] = []
+        for choice in choices {
+            guard choice.isObject else { return nil }
+            if let finish = choice["finish_reason"], !finish.isNull { return nil }
+            let index = document.int(choice["index"]) ?? 0
+            guard !finishedChoices.contains(index) else { return nil }
+            switch route {
+            case .chatCompletions:
+                guard let delta = choice["delta"] else { break }
+                guard delta.isObject, delta["tool_calls"] == nil else { return nil }
+                for name in ["content", "reasoning_content", "refusal"] {
+                    if let value = delta[name], !value.isString && !value.isNull { return nil }
+                }
+            case .completions:
+                if let text = choice["text"], !text.isString { return nil }
+            }
+            plain.append((index, choice))
+        }
+        lastChunk = document
+        var edits: [(range: Range<Int>, with: [UInt8])] = []
+        var blockedChoice: Int?
+        var anythingToSend = members.contains { !Self.templateKeys.contains($0.key) && $0.key != "choices" && !$0.value.isNull }
+        for (index, choice) in plain {
+            seenChoices.insert(index)
+            var releasedAny = false
+            switch route {
+            case .chatCompletions:
+                guard let delta = choice["delta"], case .object(let fieldsOfDelta, _) = delta else { continue }
+                for (k, member) in fieldsOfDelta.enumerated() {
+                    guard let field = Self.textFields[member.key] else { releasedAny = true; continue }   // role and the like
+                    guard let text = document.string(member.value) else { continue }
+                    let released = feed(FieldKey(choice: index, field: field, tool: 0), text, final: false)
+                    if released.blocked { blockedChoice = index }
+                    if released.text.isEmpty && !text.isEmpty {
+                        edits.append((JSONDocument.removalRange(of: k, in: fieldsOfDelta), []))
+                    } else {
+                        if released.text != text { edits.append((member.value.range, JSONDocument.literal(released.text))) }
+                        releasedAny = true
+                    }
+                }
+            case .completions:
+                guard let node = choice["text"], let text = document.string(node) else { continue }
+                let released = feed(FieldKey(choice: index, field: .content, tool: 0), text, final: false)
+                if released.blocked { blockedChoice = index }
+                if released.text != text { edits.append((node.range, JSONDocument.literal(released.text))) }
+                releasedAny = !released.text.isEmpty
+            }
+            if releasedAny { anythingToSend = true }
+        }
+        var out = Output()
+        if edits.isEmpty && anythingToSend {
+            out.events.append(event)
+        } else if anythingToSend || blockedChoice != nil {
+            let data = String(decoding: document.splicing(edits), as: UTF8.self)
+            out.events.append(Self.event(data: data, like: event))
+        }
+        if blockedChoice != nil {
+            out.events.append(contentsOf: blockEvents())
+            out.stop = true
+        }
+        return out
+    }
+
+    /// Delta members screened as text, by name.
+    private static let textFields: [String: SidecarConfiguration.OutputField] =
+        ["content": .content, "reasoning_content": .reasoningContent, "refusal": .refusal]
+    /// Top-level members copied into events Menshen writes itself.
+    private static let templateKeys = ["id", "object", "created", "model", "system_fingerprint"]
 
     /// The upstream ended (or failed) without `[DONE]`: decide and release what is held.
     mutating func finish() -> Output {
@@ -315,7 +409,11 @@ struct StreamScreener {
     /// Re-serializes a chunk, keeping the original event's non-data fields (`id:`, `event:`).
     private static func event(_ object: [String: Any], like original: SSEParser.Event?) -> SSEParser.Event {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
-        let json = String(decoding: data, as: UTF8.self)
+        return event(data: String(decoding: data, as: UTF8.self), like: original)
+    }
+
+    /// An event with this data, keeping the original event's non-data fields (`id:`, `event:`).
+    private static func event(data json: String, like original: SSEParser.Event?) -> SSEParser.Event {
         guard let original else { return .data(json) }
         var fields: [(name: String, value: String)] = []
         var placed = false

@@ -42,6 +42,30 @@ struct StreamScreenerTests {
         return (text, finish, done)
     }
 
+    @Test func heldTextIsCutFromTheEventAndEverythingElseGoesOnAsItCame() {
+        // Events are edited on their bytes: a held field is removed (wherever it sits among the
+        // delta's members), released text replaces it, other members and keys stay byte for byte.
+        // One term, no regex rules: what is held is exactly a live prefix of 稳赚不赔.
+        let lexicons = try! LexiconSet.compile(files: [("t.txt", "@id: t.money\n@category: money\n@action: block\n@direction: output\n稳赚不赔\n")])
+        var s = StreamScreener(snapshot: Snapshot(lexicons: lexicons, policy: SidecarConfiguration.ScreeningPolicy()), route: .chatCompletions)
+        let cases: [(String, String)] = [
+            (#"{"id":"c1","choices":[{"index":0,"delta":{"content":"稳","role":"assistant"},"logprobs":null}],"usage":null,"bench":{"t":1.50}}"#,
+             #"{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant"},"logprobs":null}],"usage":null,"bench":{"t":1.50}}"#),
+            (#"{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant", "content":"定"}}],"bench":{"t":2}}"#,
+             #"{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant", "content":"稳定"}}],"bench":{"t":2}}"#),
+            (#"{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":"好稳","refusal":null}}]}"#,
+             #"{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":"好","refusal":null}}]}"#),
+            (#"{"id":"c1","choices":[{"index":0,"delta":{"content":"固\n/号。"}}]}"#,
+             #"{"id":"c1","choices":[{"index":0,"delta":{"content":"稳固\n/号。"}}]}"#),
+        ]
+        for (input, expected) in cases {
+            let out = s.process(.data(input))
+            #expect(out.events.map(\.data) == [expected], "\(input)")
+        }
+        // Nothing to send (all held, no other member): no event at all.
+        #expect(s.process(.data(#"{"id":"c1","choices":[{"index":0,"delta":{"content":"稳"}}]}"#)).events.isEmpty)
+    }
+
     @Test func choicesAreScreenedSeparately() {
         // Two choices interleaved; the term split across choice 1's events, while choice 0 is clean.
         let r = Self.run([
