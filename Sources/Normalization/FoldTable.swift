@@ -50,6 +50,13 @@ public struct FoldTable: Sendable {
         self.expansions = expansions
     }
 
+    /// Whether `scalar` folds to itself.
+    @inlinable @inline(__always)
+    public func leavesUnchanged(_ scalar: UInt32) -> Bool {
+        if scalar < 0x10000 { return bmp.withUnsafeBufferPointer { $0[Int(scalar)] } == Self.identity }
+        return astral[scalar] == nil
+    }
+
     /// Calls `body` with each scalar `scalar` folds to (none when it is removed).
     @inlinable @inline(__always)
     public func fold(_ scalar: UInt32, _ body: (UInt32) -> Void) {

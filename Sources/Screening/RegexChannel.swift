@@ -11,6 +11,10 @@ struct RegexChannel: Sendable {
     let asciiUnchanged: Bool
     /// Window bytes and, per byte, the original stream range of the scalar it came from.
     var window: [UInt8] = []
+    /// While nothing appended so far was changed by folding, window byte `k` *is* stream byte
+    /// `windowBase + k` and the origin arrays stay empty: most texts (no full-width forms, no
+    /// invisible characters) never pay for them. The first changed scalar fills them in.
+    var exact = true
     var originStart: [Int] = []
     var originEnd: [Int] = []
     /// Window-space offset of `window[0]` (window-space grows monotonically).
@@ -47,17 +51,13 @@ struct RegexChannel: Sendable {
         var i = 0
         let n = bytes.count
         window.reserveCapacity(window.count + n)
-        originStart.reserveCapacity(originStart.count + n)
-        originEnd.reserveCapacity(originEnd.count + n)
         let folding = self.folding          // one copy, not one per scalar
         let asciiUnchanged = self.asciiUnchanged
         while i < n {
             if asciiUnchanged && p[i] < 0x80 {
                 var j = i + 1
                 while j < n && p[j] < 0x80 { j += 1 }
-                window.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<j]))
-                originStart.append(contentsOf: (base + i)..<(base + j))
-                originEnd.append(contentsOf: (base + i + 1)...(base + j))
+                appendUnchanged(UnsafeBufferPointer(rebasing: bytes[i..<j]), start: base + i)
                 i = j
                 continue
             }
@@ -68,16 +68,52 @@ struct RegexChannel: Sendable {
                 end = base + i
                 return i
             }
-            let start = base + i, stop = base + i + length
-            if let folding {
-                folding.fold(scalar) { appendScalar($0, start: start, end: stop) }
+            // Unchanged: the folding leaves it alone and it decoded from a well-formed sequence
+            // (an ill-formed byte decodes as U+FFFD, which is 3 bytes, not 1).
+            if length == Self.encodedLength(scalar) && (folding?.leavesUnchanged(scalar) ?? true) {
+                appendUnchanged(UnsafeBufferPointer(rebasing: bytes[i..<(i + length)]), start: base + i)
             } else {
-                appendScalar(scalar, start: start, end: stop)
+                if exact { materializeOrigins() }
+                let start = base + i, stop = base + i + length
+                if let folding {
+                    folding.fold(scalar) { appendScalar($0, start: start, end: stop) }
+                } else {
+                    appendScalar(scalar, start: start, end: stop)
+                }
             }
             i += length
         }
         end = base + i
         return i
+    }
+
+    /// Stream offset where window byte `k`'s scalar starts / ends.
+    @inline(__always) func originStart(_ k: Int) -> Int { exact ? windowBase + k : originStart[k] }
+    @inline(__always) func originEnd(_ k: Int) -> Int { exact ? windowBase + k + 1 : originEnd[k] }
+
+    @inline(__always)
+    private static func encodedLength(_ scalar: UInt32) -> Int {
+        scalar < 0x80 ? 1 : scalar < 0x800 ? 2 : scalar < 0x10000 ? 3 : 4
+    }
+
+    /// Appends bytes that are their own folding (whole scalars), starting at stream offset `start`.
+    @inline(__always)
+    private mutating func appendUnchanged(_ run: UnsafeBufferPointer<UInt8>, start: Int) {
+        window.append(contentsOf: run)
+        guard !exact else { return }
+        originStart.append(contentsOf: start..<(start + run.count))
+        originEnd.append(contentsOf: (start + 1)...(start + run.count))
+    }
+
+    /// Leaves exact mode: writes out the identity mapping of the window so far. (For a byte
+    /// inside a multi-byte scalar the end is approximate, but ends are only read at a scalar's
+    /// last byte, where it is exact.)
+    private mutating func materializeOrigins() {
+        exact = false
+        originStart = Array(windowBase..<(windowBase + window.count))
+        originEnd = Array((windowBase + 1)..<(windowBase + window.count + 1))
+        originStart.reserveCapacity(window.capacity)
+        originEnd.reserveCapacity(window.capacity)
     }
 
     @inline(__always)
@@ -120,7 +156,7 @@ struct RegexChannel: Sendable {
                     case .match(let whole, let group):
                         if let group, !group.isEmpty, rule.validator?.validate(subject[group]) ?? true {
                             matches.append(Match(rule: Int(rule.rule),
-                                                 range: originStart[group.lowerBound]..<originEnd[group.upperBound - 1],
+                                                 range: originStart(group.lowerBound)..<originEnd(group.upperBound - 1),
                                                  line: lexicons.rules[Int(rule.rule)].source.line))
                         }
                         cursor = windowBase + (whole.isEmpty ? whole.upperBound + 1 : whole.upperBound)
@@ -139,7 +175,7 @@ struct RegexChannel: Sendable {
                         // having matched the text it could not finish examining.
                         if cursor < windowEnd {
                             matches.append(Match(rule: Int(rule.rule),
-                                                 range: originStart[cursor - windowBase]..<originEnd[window.count - 1],
+                                                 range: originStart(cursor - windowBase)..<originEnd(window.count - 1),
                                                  line: lexicons.rules[Int(rule.rule)].source.line))
                         }
                         cursor = windowEnd
@@ -150,14 +186,16 @@ struct RegexChannel: Sendable {
             }
         }
         let hold = holds.min() ?? windowEnd
-        let settled = hold >= windowEnd ? end : originStart[hold - windowBase]
+        let settled = hold >= windowEnd ? end : originStart(hold - windowBase)
         // Drop the window up to the earliest cursor, keeping enough for lookbehinds.
         let keepFrom = max(windowBase, (cursors.min() ?? windowEnd) - lookbehindBytes)
         let drop = keepFrom - windowBase
         if drop > 4096 || (drop > 0 && drop * 2 > window.count) {
             window.removeFirst(drop)
-            originStart.removeFirst(drop)
-            originEnd.removeFirst(drop)
+            if !exact {
+                originStart.removeFirst(drop)
+                originEnd.removeFirst(drop)
+            }
             windowBase = keepFrom
         }
         return settled

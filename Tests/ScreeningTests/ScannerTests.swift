@@ -90,6 +90,12 @@ let scanCases: [ScanCase] = [
     ScanCase(text: "电话13812345678", direction: .output, expected: [("pii.mobile", "13812345678")]),
     ScanCase(text: "电话138 1234 5678。", direction: .input, expected: [("pii.mobile", "138 1234 5678")]),
     ScanCase(text: "电话１３８１２３４５６７８", direction: .input, expected: [("pii.mobile", "１３８１２３４５６７８")]),
+    // Plain text first, folded text later (the regex window switches to explicit origins
+    // mid-stream), and folded text between two plain matches: offsets must stay exact.
+    ScanCase(text: "电话13812345678，备用１３９１２３４５６７８", direction: .input,
+             expected: [("pii.mobile", "13812345678"), ("pii.mobile", "１３９１２３４５６７８")]),
+    ScanCase(text: "13812345678 ｘ 13912345678 和 1\u{200B}3712345678", direction: .input,
+             expected: [("pii.mobile", "13812345678"), ("pii.mobile", "13912345678"), ("pii.mobile", "1\u{200B}3712345678")]),
     ScanCase(text: "订单号 2013812345678901", direction: .input, expected: []),           // inside a longer run, fails Luhn
     ScanCase(text: "卡号 4111111111111111 谢谢", direction: .input, expected: [("pii.card", "4111111111111111")]),
     ScanCase(text: "卡号 4111111111111112", direction: .input, expected: []),              // Luhn fails
