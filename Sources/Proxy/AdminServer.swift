@@ -33,13 +33,14 @@ enum AdminServer {
             if let at = await reloader.lastReloadAt { body["last_reload_at"] = ISO8601DateFormatter().string(from: at) }
             let errors = await reloader.lastErrors
             body["errors"] = errors          // every file:line problem of the last rejected reload
+            body["restart_required"] = await reloader.restartRequired
             return json(body)
         }
         router.post("/admin/reload") { _, _ -> Response in
             let outcome = await reloader.reload(reason: "admin endpoint")
             switch outcome {
-            case .applied(let v): return json(["outcome": "applied", "version": v])
-            case .unchanged(let v): return json(["outcome": "unchanged", "version": v])
+            case .applied(let v): return json(["outcome": "applied", "version": v, "restart_required": await reloader.restartRequired])
+            case .unchanged(let v): return json(["outcome": "unchanged", "version": v, "restart_required": await reloader.restartRequired])
             case .rejected(let errors):
                 return json(["outcome": "rejected", "errors": errors, "version": store.snapshot.version], status: .unprocessableContent)
             }

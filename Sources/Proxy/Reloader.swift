@@ -41,6 +41,13 @@ public actor Reloader {
     /// a reload whose files hash the same is decided without compiling anything.
     private var servingFingerprint: String?
     private var rejectedFingerprint: String?
+    /// The policy file as it was read at start (over defaults only), to tell which changed
+    /// sections a reload cannot apply.
+    private var startPolicy: SidecarConfiguration?
+    /// Policy sections changed in the file since start that only a restart applies (a reload
+    /// swaps lexicons and `screening`; listeners, upstreams, hooks, labels, audit and limits
+    /// are built once). Empty when there are none.
+    public private(set) var restartRequired: [String] = []
 
     public init(store: SnapshotStore, lexiconDirectory: String, policyFile: String?, baseConfiguration: SidecarConfiguration,
                 metrics: SidecarMetrics, logger: Logger) {
@@ -56,6 +63,37 @@ public actor Reloader {
     public func start() async {
         let directory = lexiconDirectory, policyFile = policyFile
         servingFingerprint = await Self.offPool { Self.fingerprint(lexiconDirectory: directory, policyFile: policyFile) }
+        if let policyFile { startPolicy = await Self.offPool { try? SidecarConfiguration.load(file: policyFile) } }
+    }
+
+    /// The top-level policy keys whose sections differ between two readings of the policy file,
+    /// leaving out what a reload applies (`screening`).
+    static func sectionsNeedingRestart(from old: SidecarConfiguration, to new: SidecarConfiguration) -> [String] {
+        var changed: [String] = []
+        if old.listen != new.listen { changed.append("listen") }
+        if old.upstream != new.upstream || old.upstreams != new.upstreams { changed.append("upstreams") }
+        if old.limits != new.limits { changed.append("limits") }
+        if old.timeouts != new.timeouts { changed.append("timeouts") }
+        if old.desensitization != new.desensitization { changed.append("desensitization") }
+        if old.upstreamHealth != new.upstreamHealth { changed.append("upstream_health") }
+        if old.admin != new.admin { changed.append("admin") }
+        if old.reload != new.reload { changed.append("reload") }
+        if old.labels != new.labels { changed.append("labels") }
+        if old.audit != new.audit { changed.append("audit") }
+        if old.hooks != new.hooks { changed.append("hooks") }
+        return changed
+    }
+
+    /// Notes (and logs, once per change) policy sections a reload cannot apply.
+    private func checkRestartRequired() async {
+        guard let policyFile, let startPolicy else { return }
+        guard let now = await Self.offPool({ try? SidecarConfiguration.load(file: policyFile) }) else { return }
+        let changed = Self.sectionsNeedingRestart(from: startPolicy, to: now)
+        if !changed.isEmpty && changed != restartRequired {
+            logger.warning("policy sections changed that take effect only at the next restart: \(changed.joined(separator: ", ")); the running values stay in force",
+                           metadata: ["policy_file": "\(policyFile)"])
+        }
+        restartRequired = changed
     }
 
     /// Loads everything anew; applies it if it differs from what is serving and is valid.
@@ -98,6 +136,7 @@ public actor Reloader {
             logger.error("reload rejected; still serving \(current.version): \(failure.problems.joined(separator: " | "))",
                          metadata: ["reason": "\(reason)"])
         }
+        if case .rejected = outcome {} else { await checkRestartRequired() }
         metrics.reload(outcome: outcome.label)
         lastOutcome = outcome
         lastReloadAt = Date()

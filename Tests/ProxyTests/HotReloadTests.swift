@@ -194,6 +194,27 @@ func configMapLexicon(_ n: Int) -> String {
         #expect(metrics.contains("menshen_lexicon_info{version=\"\(after ?? "")\"} 1"))
     }
 
+    @Test func policyChangesAReloadCannotApplyAreNamed() async throws {
+        let policy = NSTemporaryDirectory() + "menshen-policy-" + UUID().uuidString + ".yaml"
+        defer { try? FileManager.default.removeItem(atPath: policy) }
+        let original = "screening:\n  output_refusal: \"first refusal\"\nlimits:\n  max_request_bytes: 1048576\n"
+        try original.write(toFile: policy, atomically: true, encoding: .utf8)
+        let h = try await SidecarHarness.start { $0.policyFile = policy }
+        defer { Task { await h.stop() } }
+        // A screening change applies; a limits change is named as needing a restart.
+        try original.replacingOccurrences(of: "first refusal", with: "second refusal")
+            .replacingOccurrences(of: "1048576", with: "2048").write(toFile: policy, atomically: true, encoding: .utf8)
+        var r = try await h.admin("/admin/reload", method: .POST)
+        #expect(r.json?["outcome"] as? String == "applied")
+        #expect(r.json?["restart_required"] as? [String] == ["limits"])
+        #expect(try await h.admin("/admin/lexicons").json?["restart_required"] as? [String] == ["limits"])
+        // Back to the start's limits: nothing waits for a restart any more.
+        try original.replacingOccurrences(of: "first refusal", with: "third refusal").write(toFile: policy, atomically: true, encoding: .utf8)
+        r = try await h.admin("/admin/reload", method: .POST)
+        #expect(r.json?["outcome"] as? String == "applied")
+        #expect(r.json?["restart_required"] as? [String] == [])
+    }
+
     @Test func adminBeyondLoopbackNeedsAToken() async throws {
         let tokenFile = NSTemporaryDirectory() + "menshen-token-" + UUID().uuidString
         try "s3cret-token-value".write(toFile: tokenFile, atomically: true, encoding: .utf8)
