@@ -20,10 +20,11 @@ struct AnswerLabeling: Sendable {
     }
 
     /// Labels a non-streamed JSON answer; returns the body and the header value.
-    func label(body: Data, route: ScreenedRoute) -> (body: Data, header: String?) {
+    /// `document`: `body` already parsed, when the caller has it.
+    func label(body: Data, route: ScreenedRoute, document parsed: JSONDocument? = nil) -> (body: Data, header: String?) {
         // Splice the labelled texts and the metadata into the answer's own bytes; only an answer
         // that already carries an "AIGC" member (which must be replaced) is re-serialized.
-        guard let document = try? JSONDocument(body), document.root[AIGCLabel.key] == nil,
+        guard let document = parsed ?? (try? JSONDocument(body)), document.root[AIGCLabel.key] == nil,
               case .object(let members, let range) = document.root else { return labelRewriting(body: body, route: route) }
         guard let choices = document.root["choices"]?.elements else { return (body, nil) }
         let key = route == .chatCompletions ? "content" : "text"
@@ -40,10 +41,11 @@ struct AnswerLabeling: Sendable {
             delivered.append(text ?? "")
         }
         let label = labeler.implicitLabel(for: LabeledAnswer.coveredText(ofChoices: delivered))
-        let member = label.jsonString.dropFirst().dropLast()          // "AIGC":{…}
+        let json = label.jsonString                                   // {"AIGC":{…}}
+        let member = Array(json.utf8.dropFirst().dropLast())          // "AIGC":{…}
         let close = range.upperBound - 1
-        edits.append((close..<close, Array(((members.isEmpty ? "" : ",") + member).utf8)))
-        return (document.splicing(edits), label.jsonString)
+        edits.append((close..<close, (members.isEmpty ? [] : [UInt8(ascii: ",")]) + member))
+        return (document.splicing(edits), json)
     }
 
     /// Labels through `JSONSerialization` (for answers the strict parser refuses, or that

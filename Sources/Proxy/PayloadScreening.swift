@@ -178,20 +178,23 @@ enum PayloadScreening {
 
     /// Screens every choice of a JSON answer. Returns the body to deliver (the original bytes
     /// when nothing changed) and what was found.
-    static func screenOutput(_ body: Data, route: ScreenedRoute, snapshot: Snapshot) -> (body: Data, texts: [ScreenedText], decision: Decision) {
-        // Most answers are clean: read their texts off the bytes and deliver them untouched. An
-        // answer with a finding (or one this strict parser refuses) takes the rewriting path.
+    static func screenOutput(_ body: Data, route: ScreenedRoute, snapshot: Snapshot)
+        -> (body: Data, texts: [ScreenedText], decision: Decision, document: JSONDocument?) {
+        // Most answers are clean: read their texts off the bytes and deliver them untouched (with
+        // the parsed document, so labelling does not parse them again). An answer with a finding
+        // (or one this strict parser refuses) takes the rewriting path.
         if let document = try? JSONDocument(body) {
-            guard let choices = document.root["choices"]?.elements else { return (body, [], .allow) }
+            guard let choices = document.root["choices"]?.elements else { return (body, [], .allow, document) }
             let fields = snapshot.policy.outputFields
             let clean = choices.allSatisfy { choice in
                 answerNodes(of: choice, route: route, fields: fields).allSatisfy { node in
                     snapshot.lexicons.screen(document.string(node) ?? "", direction: .output, policy: snapshot.policy.actions).matches.isEmpty
                 }
             }
-            if clean { return (body, [], .allow) }
+            if clean { return (body, [], .allow, document) }
         }
-        return screenOutputRewriting(body, route: route, snapshot: snapshot)
+        let rewritten = screenOutputRewriting(body, route: route, snapshot: snapshot)
+        return (rewritten.body, rewritten.texts, rewritten.decision, nil)
     }
 
     /// The screened answer strings of one choice, as policy's output fields select them.

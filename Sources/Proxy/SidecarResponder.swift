@@ -213,6 +213,7 @@ struct SidecarResponder: HTTPResponder {
         }
         let scanStart = ContinuousClock.now
         var screened = PayloadScreening.screenOutput(data, route: route, snapshot: snapshot)
+        var parsed = screened.document             // the parse of `screened.body`, while it is unchanged
         metrics.scanTime(direction: "output", ContinuousClock.now - scanStart)
         try await audit.record(screened.texts.flatMap { audit.events(text: $0.text, matches: $0.result.matches, direction: .output,
                                                                        snapshot: snapshot, context: context.audit) })
@@ -225,6 +226,7 @@ struct SidecarResponder: HTTPResponder {
                 if outcome.decision == .block {
                     screened.body = PayloadScreening.refuseAll(screened.body, route: route, refusal: snapshot.policy.outputRefusal,
                                                                details: HookDetails.object(outcome))
+                    parsed = nil
                     screened.decision = .block
                 } else {
                     screened.decision = max(screened.decision, outcome.decision)
@@ -233,10 +235,11 @@ struct SidecarResponder: HTTPResponder {
         }
         if let pseudonyms = context.pseudonyms {
             screened.body = PayloadScreening.restorePlaceholders(in: screened.body, route: route, map: pseudonyms)
+            parsed = nil
         }
         var aigcHeader: String?
         if let labeling {
-            (screened.body, aigcHeader) = labeling.label(body: screened.body, route: route)
+            (screened.body, aigcHeader) = labeling.label(body: screened.body, route: route, document: parsed)
         }
         record(screened.texts.flatMap(\.result.matches), direction: .output, snapshot: snapshot)
         var headers = responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: screened.body != data)
