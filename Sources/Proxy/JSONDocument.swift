@@ -11,7 +11,7 @@ import Foundation
 /// byte for byte.
 ///
 /// Strict RFC 8259: one value, no trailing commas or comments, no raw control characters in
-/// strings, valid UTF-8. Duplicate object keys are refused — different parsers keep different
+/// strings, valid UTF-8, surrogate escapes in pairs. Duplicate object keys are refused — different parsers keep different
 /// ones, and what Menshen screens must be what the model server reads.
 struct JSONDocument: Sendable {
     let bytes: [UInt8]
@@ -248,10 +248,18 @@ struct JSONParserCore {
                      UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     index += 2
                 case UInt8(ascii: "u"):
-                    guard index + 6 <= p.count, (2..<6).allSatisfy({ Self.hexValue(p[index + $0]) != nil }) else {
-                        throw failure("invalid \\u escape")
-                    }
+                    guard let unit = escapedUnit(at: index) else { throw failure("invalid \\u escape") }
                     index += 6
+                    // Surrogates must pair: parsers disagree on a lone one (refused, replaced,
+                    // or kept), so it is refused here like any other ambiguity.
+                    if (0xD800...0xDBFF).contains(unit) {
+                        guard let low = escapedUnit(at: index), (0xDC00...0xDFFF).contains(low) else {
+                            throw failure("unpaired surrogate escape")
+                        }
+                        index += 6
+                    } else if (0xDC00...0xDFFF).contains(unit) {
+                        throw failure("unpaired surrogate escape")
+                    }
                 default:
                     throw failure("invalid escape")
                 }
@@ -263,6 +271,17 @@ struct JSONParserCore {
             index += length
         }
         throw failure("unterminated string")
+    }
+
+    /// The code unit of a `\uXXXX` escape starting at `i`, or nil.
+    private func escapedUnit(at i: Int) -> UInt32? {
+        guard i + 6 <= p.count, p[i] == UInt8(ascii: "\\"), p[i + 1] == UInt8(ascii: "u") else { return nil }
+        var value: UInt32 = 0
+        for k in 2..<6 {
+            guard let h = Self.hexValue(p[i + k]) else { return nil }
+            value = value << 4 | h
+        }
+        return value
     }
 
     private mutating func parseObject(depth: Int) throws(JSONDocument.ParseError) -> JSONNode {
@@ -371,7 +390,7 @@ struct JSONParserCore {
         return true
     }
 
-    /// Decodes a validated string literal's contents. A lone surrogate escape becomes U+FFFD.
+    /// Decodes a validated string literal's contents (surrogate escapes are known to pair).
     static func unescape(_ raw: UnsafeBufferPointer<UInt8>) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(raw.count)

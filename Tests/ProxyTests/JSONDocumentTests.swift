@@ -40,6 +40,7 @@ struct JSONDocumentTests {
             "", "{", #"{"a":}"#, #"{"a":1,}"#, "[1,]", #"{"a" 1}"#, "{'a':1}", "01", "1.", "-", "1e", "tru", "nul",
             #"{"a":"unterminated}"#, "{\"a\":\"raw\ncontrol\"}", #"{"a":"\x"}"#, #"{"a":"\u12G4"}"#, "{} {}", "// c\n{}",
             #"{"a":1,"a":2}"#,                                   // duplicate keys: parsers disagree on which wins
+            #"{"a":"\ud83d"}"#, #"{"a":"\ude00x"}"#, #"{"a":"\ud83d\u0041"}"#,   // unpaired surrogates: the same
         ]
         for text in bad {
             #expect(throws: JSONDocument.ParseError.self, "\(text.debugDescription)") { try document(text) }
@@ -80,5 +81,125 @@ struct JSONDocumentTests {
         let literal = JSONDocument.literal(text)
         let doc = try JSONDocument(bytes: Array("{\"a\":".utf8) + literal + Array("}".utf8))
         #expect(doc.string(doc.root["a"]) == text)
+    }
+}
+
+/// Differential checks against Foundation's parser: whatever `JSONDocument` accepts, a standard
+/// parser must read the same way (the strings Menshen screens are the strings the model gets).
+struct JSONDocumentDifferentialTests {
+    /// A small deterministic generator (SplitMix64), so a failure reproduces.
+    struct Generator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    }
+
+    static let pieces = ["稳赚", "不赔", "保本", "a", "Z", " ", "\n", "\t", "\"", "\\", "/", "é", "😀", "\u{200B}", "１３８", "\u{7}", "{", "]", ","]
+
+    /// A random JSON text (spelt with random escapes and whitespace) and the strings it holds.
+    static func value(_ g: inout Generator, depth: Int, strings: inout [String]) -> String {
+        func ws() -> String { ["", " ", "\n", "\t ", "\r\n"][g.below(5)] }
+        func literal() -> String {
+            var text = ""
+            for _ in 0..<g.below(6) { text += pieces[g.below(pieces.count)] }
+            strings.append(text)
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch (scalar, g.below(4)) {
+                case ("\"", _): out += "\\\""
+                case ("\\", _): out += "\\\\"
+                case (_, 0) where scalar.value < 0x10000: out += String(format: "\\u%04x", scalar.value)
+                case (_, 1) where scalar.value >= 0x10000:
+                    let v = scalar.value - 0x10000
+                    out += String(format: "\\u%04X\\u%04X", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))
+                case ("/", 2): out += "\\/"
+                case ("\n", _): out += "\\n"
+                case ("\t", _): out += "\\t"
+                case (_, _) where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        switch depth > 3 ? g.below(4) : g.below(6) {
+        case 0: return literal()
+        case 1: return ["0", "-1", "3.25", "1e3", "-0.5E-2", "12345678901234567"][g.below(6)]
+        case 2: return ["true", "false", "null"][g.below(3)]
+        case 3: return literal()
+        case 4:
+            let n = g.below(4)
+            return "[" + ws() + (0..<n).map { _ in value(&g, depth: depth + 1, strings: &strings) }.joined(separator: ws() + "," + ws()) + ws() + "]"
+        default:
+            let n = g.below(4)
+            let members = (0..<n).map { k in "\"k\(k)\"" + ws() + ":" + ws() + value(&g, depth: depth + 1, strings: &strings) }
+            return "{" + ws() + members.joined(separator: "," + ws()) + ws() + "}"
+        }
+    }
+
+    /// Every key and string value of a parsed document; object members in key order (Foundation
+    /// does not keep document order), so the two parsers' readings compare directly.
+    static func strings(_ document: JSONDocument, _ node: JSONNode) -> [String] {
+        switch node {
+        case .string: return [document.string(node)!]
+        case .array(let elements, _): return elements.flatMap { strings(document, $0) }
+        case .object(let members, _):
+            return members.sorted { $0.key < $1.key }.flatMap { ["key:" + $0.key] + strings(document, $0.value) }
+        default: return []
+        }
+    }
+
+    static func foundationStrings(_ value: Any) -> [String] {
+        if let s = value as? String { return [s] }
+        if let a = value as? [Any] { return a.flatMap { foundationStrings($0) } }
+        if let o = value as? [String: Any] {
+            return o.keys.sorted().flatMap { ["key:" + $0] + foundationStrings(o[$0]!) }
+        }
+        return []
+    }
+
+    @Test func acceptedDocumentsReadTheSameAsFoundation() throws {
+        var g = Generator(state: 20261129)
+        for round in 0..<2000 {
+            var expected: [String] = []
+            let text = Self.value(&g, depth: 0, strings: &expected)
+            let document = try JSONDocument(bytes: Array(text.utf8))
+            let ours = Self.strings(document, document.root)
+            #expect(ours.filter { !$0.hasPrefix("key:") } == expected, "round \(round): \(text)")
+            let foundation = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+            #expect(Self.foundationStrings(foundation) == ours, "round \(round): \(text)")
+        }
+    }
+
+    @Test func mutatedInputIsNeverReadDifferently() throws {
+        // Byte flips, cuts and insertions: JSONDocument may refuse what Foundation accepts
+        // (duplicates), but whatever it accepts Foundation accepts too, with the same keys and
+        // strings.
+        var g = Generator(state: 45438)
+        var accepted = 0
+        for _ in 0..<3000 {
+            var ignored: [String] = []
+            var bytes = Array(Self.value(&g, depth: 0, strings: &ignored).utf8)
+            guard !bytes.isEmpty else { continue }
+            switch g.below(3) {
+            case 0: bytes[g.below(bytes.count)] = UInt8(truncatingIfNeeded: g.next())
+            case 1: bytes.removeSubrange(g.below(bytes.count)...)
+            default: bytes.insert(Array("\",:{}[]\\ \u{0}".utf8)[g.below(10)], at: g.below(bytes.count))
+            }
+            guard let document = try? JSONDocument(bytes: bytes) else { continue }
+            accepted += 1
+            let foundation = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+            #expect(foundation != nil, "accepted what Foundation refuses: \(String(decoding: bytes, as: UTF8.self).debugDescription)")
+            if let foundation {
+                #expect(Self.foundationStrings(foundation) == Self.strings(document, document.root),
+                        "\(String(decoding: bytes, as: UTF8.self).debugDescription)")
+            }
+        }
+        #expect(accepted > 100, "the mutations left enough valid documents to compare")
     }
 }
