@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdHTTP2
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
 
@@ -21,6 +22,35 @@ struct DualProtocolChannel: ServerChildChannel {
     struct Value: ServerChildChannelValue {
         let decision: EventLoopFuture<Decided>
         let channel: any Channel
+        let claim: Claim
+    }
+
+    /// Closes a connection properly if the server drops it without handling it.
+    ///
+    /// Why: when the server stops (its task cancelled), connections accepted but not yet handed
+    /// to `handle` are dropped. If such a connection's first bytes arrive, the sniffer builds an
+    /// HTTP/1 async channel that nobody runs, and NIO traps when its writer is deinitialized
+    /// unfinished — the process dies in the middle of a shutdown (seen once in the test suite).
+    final class Claim: Sendable {
+        private let claimed = NIOLockedValueBox(false)
+        private let decision: EventLoopFuture<Decided>
+
+        init(_ decision: EventLoopFuture<Decided>) { self.decision = decision }
+
+        /// `handle` has the connection: nothing to clean up here.
+        func take() { claimed.withLockedValue { $0 = true } }
+
+        deinit {
+            guard !claimed.withLockedValue({ $0 }) else { return }
+            decision.whenSuccess { decided in
+                switch decided {
+                case .http1(let asyncChannel):
+                    Task { try? await asyncChannel.executeThenClose { _, _ in } }
+                case .http2(let value):
+                    value.channel.close(promise: nil)
+                }
+            }
+        }
     }
 
     let http1: HTTP1Channel
@@ -35,11 +65,12 @@ struct DualProtocolChannel: ServerChildChannel {
         channel.eventLoop.makeCompletedFuture {
             let promise = channel.eventLoop.makePromise(of: Decided.self)
             try channel.pipeline.syncOperations.addHandler(PrefaceSniffer(promise: promise, http1: http1, http2: http2, logger: logger))
-            return Value(decision: promise.futureResult, channel: channel)
+            return Value(decision: promise.futureResult, channel: channel, claim: Claim(promise.futureResult))
         }
     }
 
     func handle(value: Value, logger: Logger) async {
+        value.claim.take()
         do {
             // A connection that never sends a byte (a TCP health check) must not hold up a
             // graceful shutdown: close it when shutdown starts (the sniffer's timeout closes it anyway).
