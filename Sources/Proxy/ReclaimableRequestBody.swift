@@ -9,7 +9,7 @@ import NIOCore
 /// early 4xx). The client then still uploads from the request body while Hummingbird, having
 /// written the response, drains the same body to reach the next keep-alive request. Two tasks
 /// calling `next()` on one inbound stream is a precondition failure that takes the process
-/// down. With this wrapper only one party reads at a time: `reclaim()` waits for a read in
+/// down. With this wrapper only one party reads at a time: `stopUpload()` waits for a read in
 /// flight and ends the upload (later reads get `nil`), and only then does Hummingbird drain.
 final class ReclaimableRequestBody: AsyncSequence, @unchecked Sendable {
     typealias Element = ByteBuffer
