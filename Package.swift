@@ -56,7 +56,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Proxy", dependencies: [
-            "Screening", "Audit", "Labeling", "Hooks",
+            "Screening", "Normalization", "Audit", "Labeling", "Hooks",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdHTTP2", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -81,19 +81,7 @@ struct StreamLabeler {
     private var started: Set<Int> = []
     private var labelled: Set<Int> = []
     /// Template fields (`id`, `model`, …) for the events the labeler writes itself.
-    private var template: [String: Any] {
-        get {
-            guard let lastChunk, let object = try? JSONSerialization.jsonObject(with: Data(lastChunk.bytes)) as? [String: Any] else { return templateStore }
-            var t = templateStore
-            for key in Self.templateKeys { if let v = object[key] { t[key] = v } }
-            return t
-        }
-        set { templateStore = newValue }
-    }
-    private var templateStore: [String: Any] = [:]
-    /// The last event forwarded untouched (parsed for its template fields only when needed).
-    private var lastChunk: JSONDocument?
-    private static let templateKeys = ["id", "object", "created", "model", "system_fingerprint"]
+    private var template = ChunkTemplate()
     private var done = false
 
     init(labeler: Labeler, route: ScreenedRoute) {
@@ -123,18 +111,12 @@ struct StreamLabeler {
             }
             if json[AIGCLabel.key] == nil && !needsLabelNow && !choices.contains(where: { $0["finish_reason"] is String }) {
                 for c in choices { if let t = Self.text(of: c, route: route) { delivered[c["index"] as? Int ?? 0, default: ""] += t } }
-                var t = template
-                for key in Self.templateKeys { if let v = json[key] { t[key] = v } }
-                template = t
-                lastChunk = nil
+                template.note(json)
                 out.append(event)
                 continue
             }
             json.removeValue(forKey: AIGCLabel.key)       // one implicit label per answer: ours
-            var t = template
-            for key in Self.templateKeys { if let v = json[key] { t[key] = v } }
-            template = t
-            lastChunk = nil
+            template.note(json)
             var finishing: [[String: Any]] = []
             var body: [[String: Any]] = []
             for var choice in choices {
@@ -161,7 +143,7 @@ struct StreamLabeler {
             if !finishing.isEmpty {
                 var content = json
                 content["choices"] = body
-                if body.contains(where: hasPayload) || json.keys.contains(where: { !["id", "object", "created", "model", "system_fingerprint", "choices"].contains($0) }) {
+                if body.contains(where: hasPayload) || json.keys.contains(where: { !ChunkTemplate.keys.contains($0) && $0 != "choices" }) {
                     out.append(Self.event(content))
                 }
                 for f in finishing {
@@ -170,7 +152,7 @@ struct StreamLabeler {
                         labelled.insert(index)
                         out.append(labelEvent(index, labeler.explicit.trailing))
                     }
-                    var chunk = template
+                    var chunk = template.fields
                     chunk["choices"] = [f]
                     out.append(Self.event(chunk))
                 }
@@ -197,7 +179,7 @@ struct StreamLabeler {
             if let text { texts.append((index, text)) }
         }
         for (index, text) in texts { delivered[index, default: ""] += text }
-        lastChunk = document
+        template.note(document)
         return true
     }
 
@@ -207,7 +189,7 @@ struct StreamLabeler {
         done = true
         let contents = (delivered.keys.max().map { 0...$0 } ?? 0...0).map { delivered[$0] ?? "" }
         let label = labeler.implicitLabel(for: LabeledAnswer.coveredText(ofChoices: contents))
-        var chunk = template
+        var chunk = template.fields
         chunk["choices"] = [Any]()
         let data = (try? JSONSerialization.data(withJSONObject: chunk, options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
         return [.data(String(decoding: AnswerLabeling.appending(label, to: data), as: UTF8.self))]
@@ -224,7 +206,7 @@ struct StreamLabeler {
 
     private mutating func labelEvent(_ index: Int, _ text: String) -> SSEParser.Event {
         delivered[index, default: ""] += text
-        var chunk = template
+        var chunk = template.fields
         chunk["choices"] = [route == .chatCompletions
             ? ["index": index, "delta": ["content": text], "finish_reason": NSNull()] as [String: Any]
             : ["index": index, "text": text, "finish_reason": NSNull()]]

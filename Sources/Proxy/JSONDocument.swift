@@ -1,10 +1,11 @@
 import Foundation
+import Normalization
 
 /// A parsed JSON text that remembers where every value sits in the original bytes.
 ///
 /// Why not `JSONSerialization`: on the request path Menshen only *reads* a few strings of a
 /// body (the prompts, the answer) and, rarely, changes some of them. Bridging a whole body into
-/// `[String: Any]` and serializing it back cost about a third of a screened request's CPU, and
+/// `[String: Any]` and serializing it back was the largest cost of a screened request, and
 /// the round trip reordered keys and reformatted numbers the model server never asked to have
 /// changed. Here a body is validated and indexed once (strings decoded only when asked for), and
 /// a change is a splice of the original bytes: everything Menshen does not touch goes on
@@ -58,9 +59,13 @@ struct JSONDocument: Sendable {
     /// The value of an integer number node (nil for anything else, or out of range).
     func int(_ node: JSONNode?) -> Int? {
         guard case .number(let range)? = node else { return nil }
-        return bytes.withUnsafeBufferPointer { buffer in
-            Int(String(decoding: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self))
+        // Digits only (no sign, fraction or exponent): what a choice or tool index looks like.
+        var value = 0
+        for b in bytes[range] {
+            guard b >= 0x30 && b <= 0x39, value < Int.max / 10 - 9 else { return nil }
+            value = value * 10 + Int(b - 0x30)
         }
+        return value
     }
 
     /// The bytes to cut to remove member `k` of an object with these members, separating comma
@@ -91,23 +96,33 @@ struct JSONDocument: Sendable {
     static func literal(_ text: String) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "\"")]
         out.reserveCapacity(text.utf8.count + 2)
-        let hex = Array("0123456789abcdef".utf8)
         for b in text.utf8 {
+            let short: UInt8
             switch b {
-            case UInt8(ascii: "\""): out += [0x5C, 0x22]
-            case UInt8(ascii: "\\"): out += [0x5C, 0x5C]
-            case 0x0A: out += [0x5C, UInt8(ascii: "n")]
-            case 0x0D: out += [0x5C, UInt8(ascii: "r")]
-            case 0x09: out += [0x5C, UInt8(ascii: "t")]
-            case 0x08: out += [0x5C, UInt8(ascii: "b")]
-            case 0x0C: out += [0x5C, UInt8(ascii: "f")]
-            case 0..<0x20: out += [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]]
-            default: out.append(b)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): short = b
+            case 0x0A: short = UInt8(ascii: "n")
+            case 0x0D: short = UInt8(ascii: "r")
+            case 0x09: short = UInt8(ascii: "t")
+            case 0x08: short = UInt8(ascii: "b")
+            case 0x0C: short = UInt8(ascii: "f")
+            case 0..<0x20: short = 0          // \u00XX below
+            default:
+                out.append(b)
+                continue
+            }
+            out.append(0x5C)
+            if short != 0 {
+                out.append(short)
+            } else {
+                out.append(UInt8(ascii: "u")); out.append(0x30); out.append(0x30)
+                out.append(Self.hexDigits[Int(b >> 4)]); out.append(Self.hexDigits[Int(b & 0xF)])
             }
         }
         out.append(UInt8(ascii: "\""))
         return out
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }
 
 /// One value of a ``JSONDocument`` and where it is (`range` covers the whole value, quotes
@@ -200,7 +215,7 @@ struct JSONParserCore {
             try scanNumber()
             return .number(range: start..<index)
         default:
-            if p[index] >= 0x80 && !Self.validUTF8(p) { throw .invalidUTF8 }
+            if p[index] >= 0x80 && !Self.isValidUTF8(p) { throw .invalidUTF8 }
             throw failure("unexpected character")
         }
     }
@@ -267,7 +282,7 @@ struct JSONParserCore {
             }
             if b < 0x20 { throw failure("control character in string") }
             if b < 0x80 { index += 1; continue }
-            guard let length = Self.sequenceLength(p, index) else { throw .invalidUTF8 }
+            guard let length = Self.wellFormedLength(p, index) else { throw .invalidUTF8 }
             index += length
         }
         throw failure("unterminated string")
@@ -356,35 +371,18 @@ struct JSONParserCore {
         }
     }
 
-    /// The length of the well-formed UTF-8 sequence at `i` (lead byte ≥ 0x80), or nil.
-    static func sequenceLength(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int? {
-        let b0 = p[i]
-        let need: Int
-        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
-        switch b0 {
-        case 0xC2...0xDF: need = 1
-        case 0xE0: need = 2; lo = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: need = 2
-        case 0xED: need = 2; hi = 0x9F
-        case 0xF0: need = 3; lo = 0x90
-        case 0xF1...0xF3: need = 3
-        case 0xF4: need = 3; hi = 0x8F
-        default: return nil
-        }
-        guard i + need < p.count else { return nil }
-        for k in 1...need {
-            let b = p[i + k]
-            let (l, h) = k == 1 ? (lo, hi) : (UInt8(0x80), UInt8(0xBF))
-            guard b >= l && b <= h else { return nil }
-        }
-        return need + 1
+    /// The length of the well-formed UTF-8 sequence at `i`, or nil (the scanners' decoder,
+    /// which reads an ill-formed byte as a 1-byte U+FFFD).
+    static func wellFormedLength(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int? {
+        guard case .scalar(let scalar, let length) = UTF8Scalar.decode(p.baseAddress!, i, p.count, final: true),
+              !(scalar == 0xFFFD && length == 1) else { return nil }
+        return length
     }
 
-    static func validUTF8(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func isValidUTF8(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         while i < p.count {
-            if p[i] < 0x80 { i += 1; continue }
-            guard let n = sequenceLength(p, i) else { return false }
+            guard let n = wellFormedLength(p, i) else { return false }
             i += n
         }
         return true
@@ -419,7 +417,7 @@ struct JSONParserCore {
                         i += 6
                     }
                 }
-                out.append(contentsOf: String(Character(Unicode.Scalar(scalar) ?? "\u{FFFD}")).utf8)
+                UTF8.encode(Unicode.Scalar(scalar) ?? "\u{FFFD}", into: { out.append($0) })
             default: out.append(e)          // \" \\ \/
             }
         }

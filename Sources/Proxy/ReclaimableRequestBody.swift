@@ -52,24 +52,22 @@ final class ReclaimableRequestBody: AsyncSequence, @unchecked Sendable {
         do {
             part = try await iterator.next()
         } catch {
-            handBack(nil, finished: true)
+            handBack(nil)
             throw error
         }
-        handBack(iterator, finished: part == nil)
+        handBack(part == nil ? nil : iterator)
         return part
     }
 
-    /// After an upload read: the iterator goes back to rest, unless the body ended or a
-    /// reclaim is waiting (which this read then releases).
-    private func handBack(_ iterator: BodyIterator?, finished: Bool) {
+    /// After an upload read: the iterator goes back to rest, unless the body ended (`nil`) or
+    /// a reclaim is waiting (which this read then releases).
+    private func handBack(_ iterator: BodyIterator?) {
         let reclaimer: CheckedContinuation<Void, Never>? = lock.withLock {
             guard case .reading(let waiting) = state else { return nil }
-            if finished || iterator == nil {
-                state = .finished
-            } else if waiting != nil {
-                state = .reclaimed
+            if let iterator, waiting == nil {
+                state = .available(iterator)
             } else {
-                state = .available(iterator!)
+                state = iterator == nil ? .finished : .reclaimed
             }
             return waiting
         }

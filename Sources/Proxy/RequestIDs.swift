@@ -3,7 +3,7 @@ import Synchronization
 /// Request IDs for requests that bring none: a random per-process prefix and a counter.
 ///
 /// Why not `UUID()`: Foundation's opens `/dev/urandom` for every ID on Linux (a system call
-/// pair per request, ~2 % of a screened request's CPU under load). IDs only need to be unique
+/// pair per request, visible in profiles under load). IDs only need to be unique
 /// across a fleet's logs, which 64 random bits per process plus a counter give.
 enum RequestIDs {
     private static let prefix: String = {

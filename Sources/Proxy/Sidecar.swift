@@ -21,7 +21,7 @@ import UnixSignals
 public struct Sidecar: Sendable {
     /// Makes NIO's event loops Swift concurrency's global executor, so a request's async code
     /// runs on the loop threads instead of hopping to a separate thread pool and back at every
-    /// `await` on I/O (on two cores those hops were ~15 % of the CPU, in context switches).
+    /// `await` on I/O (on two cores the context switches of those hops showed high in profiles).
     /// Safe for Menshen because nothing it runs as a task blocks: the audit log writes on its
     /// own thread, lexicon compiles run on a dispatch queue, inotify on its own queue.
     ///

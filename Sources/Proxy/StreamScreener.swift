@@ -60,19 +60,7 @@ struct StreamScreener {
     /// Every match found, with its field, for audit and headers.
     private(set) var matches: [(location: String, match: Match)] = []
     /// Template fields (`id`, `model`, `created`, `object`) of the last chunk, for the final event.
-    private var template: [String: Any] {
-        get {
-            // Read from the last fast-path chunk only when an event must be written from scratch.
-            guard let lastChunk, let object = try? JSONSerialization.jsonObject(with: Data(lastChunk.bytes)) as? [String: Any] else { return templateStore }
-            var t = templateStore
-            for key in Self.templateKeys { if let v = object[key] { t[key] = v } }
-            return t
-        }
-        set { templateStore = newValue }
-    }
-    private var templateStore: [String: Any] = [:]
-    /// The last chunk taken by the fast path (its template fields are newer than `templateStore`).
-    private var lastChunk: JSONDocument?
+    private var template = ChunkTemplate()
     /// Whether any content has been released to the client yet (time to first delivered token).
     private(set) var deliveredText = false
     /// Bytes held back right now, summed over fields (for metrics).
@@ -106,17 +94,14 @@ struct StreamScreener {
               let choices = json["choices"] as? [Any] else {
             return Output(events: [event])        // not a chunk Menshen understands (an error object): pass it on
         }
-        var t = template
-        for key in Self.templateKeys { if let v = json[key] { t[key] = v } }
-        template = t
-        lastChunk = nil
+        template.note(json)
 
         var newChoices: [Any] = []
         var blockedChoice: Int?
         // Whether any text differs from what the upstream sent; if not, the original event is
         // forwarded as it came (no re-serialization on the hot path of clean streams).
         var rewrote = false
-        var anythingToSend = json.keys.contains { !["id", "object", "created", "model", "system_fingerprint", "choices"].contains($0) && !(json[$0] is NSNull) }
+        var anythingToSend = json.keys.contains { !ChunkTemplate.keys.contains($0) && $0 != "choices" && !(json[$0] is NSNull) }
         for item in choices {
             guard var choice = item as? [String: Any] else { newChoices.append(item); continue }
             let index = choice["index"] as? Int ?? 0
@@ -213,7 +198,7 @@ struct StreamScreener {
             case .chatCompletions:
                 guard let delta = choice["delta"] else { break }
                 guard delta.isObject, delta["tool_calls"] == nil else { return nil }
-                for name in ["content", "reasoning_content", "refusal"] {
+                for name in Self.textFields.keys {
                     if let value = delta[name], !value.isString && !value.isNull { return nil }
                 }
             case .completions:
@@ -221,10 +206,10 @@ struct StreamScreener {
             }
             plain.append((index, choice))
         }
-        lastChunk = document
+        template.note(document)
         var edits: [(range: Range<Int>, with: [UInt8])] = []
         var blockedChoice: Int?
-        var anythingToSend = members.contains { !Self.templateKeys.contains($0.key) && $0.key != "choices" && !$0.value.isNull }
+        var anythingToSend = members.contains { !ChunkTemplate.keys.contains($0.key) && $0.key != "choices" && !$0.value.isNull }
         for (index, choice) in plain {
             seenChoices.insert(index)
             var releasedAny = false
@@ -269,8 +254,6 @@ struct StreamScreener {
     /// Delta members screened as text, by name.
     private static let textFields: [String: SidecarConfiguration.OutputField] =
         ["content": .content, "reasoning_content": .reasoningContent, "refusal": .refusal]
-    /// Top-level members copied into events Menshen writes itself.
-    private static let templateKeys = ["id", "object", "created", "model", "system_fingerprint"]
 
     /// The upstream ended (or failed) without `[DONE]`: decide and release what is held.
     mutating func finish() -> Output {
@@ -358,7 +341,7 @@ struct StreamScreener {
             finishedChoices.insert(choice)
             let texts = tail.texts.filter { !$0.1.isEmpty }
             guard !texts.isEmpty else { continue }
-            var chunk = template
+            var chunk = template.fields
             switch route {
             case .chatCompletions:
                 var delta: [String: Any] = [:]
@@ -379,7 +362,7 @@ struct StreamScreener {
         let details = ContentFilterDetails.object(for: matches.map(\.match), lexicons: lexicons, policy: snapshot.actions, direction: .output)
         var events: [SSEParser.Event] = []
         for choice in seenChoices.sorted() where !finishedChoices.contains(choice) {
-            var chunk = template
+            var chunk = template.fields
             var c: [String: Any] = ["index": choice, "finish_reason": "content_filter", "content_filter_results": details]
             if route == .chatCompletions { c["delta"] = [String: Any]() } else { c["text"] = "" }
             chunk["choices"] = [c]

@@ -70,7 +70,7 @@ struct RegexChannel: Sendable {
             }
             // Unchanged: the folding leaves it alone and it decoded from a well-formed sequence
             // (an ill-formed byte decodes as U+FFFD, which is 3 bytes, not 1).
-            if length == Self.encodedLength(scalar) && (folding?.leavesUnchanged(scalar) ?? true) {
+            if length == Unicode.Scalar(scalar).map(UTF8.width) && (folding?.leavesUnchanged(scalar) ?? true) {
                 appendUnchanged(UnsafeBufferPointer(rebasing: bytes[i..<(i + length)]), start: base + i)
             } else {
                 if exact { materializeOrigins() }
@@ -90,11 +90,6 @@ struct RegexChannel: Sendable {
     /// Stream offset where window byte `k`'s scalar starts / ends.
     @inline(__always) func originStart(_ k: Int) -> Int { exact ? windowBase + k : originStart[k] }
     @inline(__always) func originEnd(_ k: Int) -> Int { exact ? windowBase + k + 1 : originEnd[k] }
-
-    @inline(__always)
-    private static func encodedLength(_ scalar: UInt32) -> Int {
-        scalar < 0x80 ? 1 : scalar < 0x800 ? 2 : scalar < 0x10000 ? 3 : 4
-    }
 
     /// Appends bytes that are their own folding (whole scalars), starting at stream offset `start`.
     @inline(__always)
@@ -118,28 +113,14 @@ struct RegexChannel: Sendable {
 
     @inline(__always)
     private mutating func appendScalar(_ scalar: UInt32, start: Int, end: Int) {
-        var s = scalar
-        if s > 0x10FFFF || (0xD800...0xDFFF).contains(s) { s = 0xFFFD }
-        let count: Int
-        var b0: UInt8, b1: UInt8 = 0, b2: UInt8 = 0, b3: UInt8 = 0
-        switch s {
-        case 0..<0x80: count = 1; b0 = UInt8(s)
-        case 0x80..<0x800: count = 2; b0 = UInt8(0xC0 | s >> 6); b1 = UInt8(0x80 | s & 0x3F)
-        case 0x800..<0x10000:
-            count = 3; b0 = UInt8(0xE0 | s >> 12); b1 = UInt8(0x80 | s >> 6 & 0x3F); b2 = UInt8(0x80 | s & 0x3F)
-        default:
-            count = 4; b0 = UInt8(0xF0 | s >> 18); b1 = UInt8(0x80 | s >> 12 & 0x3F)
-            b2 = UInt8(0x80 | s >> 6 & 0x3F); b3 = UInt8(0x80 | s & 0x3F)
-        }
-        window.append(b0)
-        if count > 1 { window.append(b1) }
-        if count > 2 { window.append(b2) }
-        if count > 3 { window.append(b3) }
-        for _ in 0..<count {
+        let u = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+        UTF8.encode(u, into: { window.append($0) })
+        for _ in 0..<UTF8.width(u) {
             originStart.append(start)
             originEnd.append(end)
         }
     }
+
 
     /// Runs every rule over the window; reports complete (and validated) matches and returns
     /// the stream offset before which nothing can still match.
