@@ -107,11 +107,13 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "MetricsTestKit", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Screening"]),
         .testTarget(name: "ProxyTests", dependencies: [
             "Proxy", "Screening",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "LabelingTests", dependencies: ["Labeling", .product(name: "Crypto", package: "swift-crypto")]),
         // The crash test runs AuditCrashHelper as a child process and kills it; depending on it

@@ -173,7 +173,13 @@ public struct Sidecar: Sendable {
         groupConfiguration.maximumGracefulShutdownDuration = configuration.timeouts.drain
         let group = ServiceGroup(configuration: groupConfiguration)
         do {
-            try await group.run()
+            // Run as a service of an outer group (tests, an embedding process), the outer
+            // group's graceful shutdown drains this one too.
+            try await withGracefulShutdownHandler {
+                try await group.run()
+            } onGracefulShutdown: {
+                Task { await group.triggerGracefulShutdown() }
+            }
         } catch {
             try? await client.shutdown()
             try? await hookClient?.shutdown()

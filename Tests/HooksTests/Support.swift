@@ -8,6 +8,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Screening
+import ServiceLifecycle
 import Testing
 
 /// What a fake classifier answers to one request.
@@ -39,7 +40,7 @@ final class FakeClassifier: Sendable {
     typealias Script = @Sendable (Received) async -> FakeReply
 
     private let state: NIOLockedValueBox<(script: Script, received: [Received])>
-    private let running = NIOLockedValueBox<(port: Int, task: Task<Void, Error>?)>((0, nil))
+    private let running = NIOLockedValueBox<(port: Int, group: ServiceGroup?)>((0, nil))
 
     init(_ script: @escaping Script) {
         state = NIOLockedValueBox((script, []))
@@ -87,11 +88,17 @@ final class FakeClassifier: Sendable {
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
                               onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
                               logger: Logger(label: "fake-classifier", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let task = Task { try await app.runService() }
-        for await p in stream { running.withLockedValue { $0 = (p, task) }; break }
+        // Stopped gracefully, never by cancelling the task: a server cancelled while a client is
+        // still connecting drops the new connection's async channel unfinished, and NIO traps.
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "fake-classifier", factory: { _ in SwiftLogNoOpLogHandler() }))
+        Task { try await group.run() }
+        for await p in stream { running.withLockedValue { $0 = (p, group) }; break }
     }
 
-    func stop() { running.withLockedValue { $0.task?.cancel() } }
+    func stop() {
+        guard let group = running.withLockedValue({ $0.group }) else { return }
+        Task { await group.triggerGracefulShutdown() }
+    }
 }
 
 /// A port on 127.0.0.1 where nothing listens (bound, then closed): connections are refused.

@@ -7,6 +7,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 @testable import Proxy
+import ServiceLifecycle
 import Testing
 
 let repositoryRoot: String = {
@@ -55,7 +56,7 @@ final class FakeUpstream: Sendable {
     private let flooded = NIOLockedValueBox(0)
     /// Events a `.flood` script has handed to the connection so far.
     var floodWritten: Int { flooded.withLockedValue { $0 } }
-    private let running = NIOLockedValueBox<(port: Int, task: Task<Void, Error>?)>((0, nil))
+    private let running = NIOLockedValueBox<(port: Int, group: ServiceGroup?)>((0, nil))
     var port: Int { running.withLockedValue { $0.port } }
 
     var received: [Received] { state.withLockedValue { $0.received } }
@@ -145,11 +146,17 @@ final class FakeUpstream: Sendable {
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
                               onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
                               logger: Logger(label: "fake-upstream", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let task = Task { try await app.runService() }
-        for await p in stream { running.withLockedValue { $0 = (p, task) }; break }
+        // Stopped gracefully, never by cancelling the task: a server cancelled while a client is
+        // still connecting drops the new connection's async channel unfinished, and NIO traps.
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "fake-upstream", factory: { _ in SwiftLogNoOpLogHandler() }))
+        Task { try await group.run() }
+        for await p in stream { running.withLockedValue { $0 = (p, group) }; break }
     }
 
-    func stop() { running.withLockedValue { $0.task?.cancel() } }
+    func stop() {
+        guard let group = running.withLockedValue({ $0.group }) else { return }
+        Task { await group.triggerGracefulShutdown() }
+    }
     var url: String { "http://127.0.0.1:\(port)" }
 }
 
@@ -177,7 +184,7 @@ final class SidecarHarness: Sendable {
     let upstream: FakeUpstream
     let port: Int
     let adminPort: Int
-    private let task: Task<Void, Error>
+    private let group: ServiceGroup
     let client: HTTPClient
 
     static func start(configure: (inout SidecarConfiguration) -> Void = { _ in }) async throws -> SidecarHarness {
@@ -195,29 +202,31 @@ final class SidecarHarness: Sendable {
         configure(&config)
         let sidecar = try Sidecar(configuration: config, logger: Logger(label: "menshen-test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let (stream, continuation) = AsyncStream<(String, Int)>.makeStream()
-        let task = Task {
+        // Stopped gracefully (see FakeUpstream.start): Sidecar.run drains when its outer group does.
+        let group = ServiceGroup(services: [ClosureService {
             try await sidecar.run(gracefulShutdownSignals: [], onListening: { continuation.yield(("proxy", $0)) },
                                   onAdminListening: { continuation.yield(("admin", $0)) })
-        }
+        }], gracefulShutdownSignals: [], logger: Logger(label: "menshen-test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        Task { try await group.run() }
         var ports: [String: Int] = [:]
         for await (name, p) in stream {
             ports[name] = p
             if ports.count == 2 { break }
         }
-        return SidecarHarness(upstream: upstream, port: ports["proxy"]!, adminPort: ports["admin"]!, task: task)
+        return SidecarHarness(upstream: upstream, port: ports["proxy"]!, adminPort: ports["admin"]!, group: group)
     }
 
-    private init(upstream: FakeUpstream, port: Int, adminPort: Int, task: Task<Void, Error>) {
+    private init(upstream: FakeUpstream, port: Int, adminPort: Int, group: ServiceGroup) {
         self.upstream = upstream
         self.port = port
         self.adminPort = adminPort
-        self.task = task
+        self.group = group
         client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
     }
 
     func stop() async {
         try? await client.shutdown()
-        task.cancel()
+        await group.triggerGracefulShutdown()
         upstream.stop()
     }
 
@@ -290,4 +299,11 @@ func chatAnswer(_ content: String) -> String {
                                  "choices": [["index": 0, "message": ["role": "assistant", "content": content], "finish_reason": "stop"]],
                                  "usage": ["prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2]]
     return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+}
+
+/// A service that runs a closure (the sidecar inside a test's service group).
+struct ClosureService: Service {
+    let body: @Sendable () async throws -> Void
+    init(_ body: @escaping @Sendable () async throws -> Void) { self.body = body }
+    func run() async throws { try await body() }
 }
