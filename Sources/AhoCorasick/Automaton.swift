@@ -87,10 +87,11 @@ public struct Automaton: Sendable {
         self.patternLengths = patternLengths
         self.alphabetSize = alphabetSize
         self.stateCount = stateCount
+        maximumPatternLength = Int(patternLengths.max() ?? 0)
     }
 
-    /// The longest pattern, in symbols.
-    public var maximumPatternLength: Int { Int(patternLengths.max() ?? 0) }
+    /// The longest pattern, in symbols. Stored: every stream scanner reads it when it starts.
+    public let maximumPatternLength: Int
 
     /// The number of double-array cells (states plus the holes between them).
     public var cellCount: Int { cells.count }
@@ -128,6 +129,31 @@ public struct Automaton: Sendable {
     @inlinable
     public func liveDepth(of state: Int32) -> Int {
         cells.withUnsafeBufferPointer { Tables.liveDepth($0.baseAddress.unsafelyUnwrapped, state) }
+    }
+
+    /// The states that are proper prefixes of at least one of `patterns` (each given by its
+    /// symbols, and each one of the automaton's own patterns): the states from which one of
+    /// them can still be completed. Built once per lexicon set, off the request path.
+    public func prefixStates(of patterns: some Sequence<[UInt32]>) -> StateSet {
+        var set = StateSet(capacity: cells.count)
+        cells.withUnsafeBufferPointer { buffer in
+            let cells = buffer.baseAddress.unsafelyUnwrapped
+            for pattern in patterns {
+                var state = Automaton.root
+                for symbol in pattern.dropLast() {
+                    state = Tables.next(cells, state, symbol)
+                    set.insert(state)
+                }
+            }
+        }
+        return set
+    }
+
+    /// The failure link of `state`: the state of its longest proper suffix that is a trie
+    /// prefix (the root for the root). Walking it from a state visits every suffix of the text
+    /// read so far that is a prefix of some pattern, longest first.
+    public func failure(of state: Int32) -> Int32 {
+        state == Automaton.root ? Automaton.root : cells[Int(state)].fail
     }
 
     /// Runs `body` with raw views of the tables, for scan loops that must not pay for array
@@ -211,5 +237,25 @@ public struct Automaton: Sendable {
         public func liveDepth(_ state: Int32) -> Int {
             Tables.liveDepth(cells, state)
         }
+    }
+}
+
+/// A set of automaton states, one bit per cell (a 100k-term automaton's ~0.5M cells take 64 KB).
+public struct StateSet: Sendable, Equatable {
+    private var words: [UInt64]
+
+    /// An empty set for an automaton of `capacity` cells.
+    public init(capacity: Int) {
+        words = [UInt64](repeating: 0, count: (capacity + 63) / 64)
+    }
+
+    public func contains(_ state: Int32) -> Bool {
+        let i = Int(state)
+        return words[i >> 6] & (1 << UInt64(i & 63)) != 0
+    }
+
+    public mutating func insert(_ state: Int32) {
+        let i = Int(state)
+        words[i >> 6] |= 1 << UInt64(i & 63)
     }
 }

@@ -111,6 +111,8 @@ struct RegexRuleFile: Sendable {
         var sensitivity: Sensitivity?
         var placeholder: String?
         var normalize = true
+        /// Literals of which every match contains at least one (see `CompiledRegex.anchored`).
+        var anchors: [String] = []
         var line = 1
     }
     var rules: [Spec] = []
@@ -168,6 +170,14 @@ struct RegexRuleFile: Sendable {
                     if let b = YAMLSupport.bool(value) { spec.caseInsensitive = b } else { fail(at, "case_insensitive must be true or false") }
                 case "normalize":
                     if let b = YAMLSupport.bool(value) { spec.normalize = b } else { fail(at, "normalize must be true or false") }
+                case "anchors":
+                    let items = value.sequence.map(Array.init) ?? []
+                    let strings = items.compactMap { $0.scalar != nil ? $0.string : nil }
+                    if items.isEmpty || strings.count != items.count || strings.contains(where: \.isEmpty) {
+                        fail(at, "anchors must be a non-empty list of non-empty strings")
+                    } else {
+                        spec.anchors = strings
+                    }
                 case "validator":
                     if let v = Validator(rawValue: string) { spec.validator = v } else { fail(at, "unknown validator '\(string)' (known: \(Validator.allCases.map(\.rawValue).joined(separator: ", ")))") }
                 case "sensitivity":

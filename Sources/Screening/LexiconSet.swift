@@ -77,6 +77,8 @@ public final class LexiconSet: Sendable {
 struct PatternEntry: Sendable {
     let rule: Int32
     let isException: Bool
+    /// An anchor of regex rule `rule`: seeing it only arms the rule (see `CompiledRegex.anchored`).
+    var isAnchor = false
     let needsLeftBoundary: Bool
     let needsRightBoundary: Bool
     /// The term's line in its file, for explanations.
@@ -91,6 +93,17 @@ struct CompiledProfile: Sendable {
     /// `entries[entryStart[p]..<entryStart[p + 1]]` are pattern p's entries.
     let entryStart: [Int32]
     let entries: [PatternEntry]
+    /// Per direction (input, output): the states from which a pattern with an entry of a rule
+    /// active in that direction can still be completed. A stream holds text back only for
+    /// these: an answer need not wait on a prefix of a prompt-only term.
+    let liveStates: [StateSet]
+    /// Per direction, the subset of `liveStates` from which such a pattern that needs no left
+    /// word boundary can be completed. A prefix that begins right after a word character can
+    /// only grow into one of those (`measu|re` is not the start of `returns guaranteed`).
+    let openStates: [StateSet]
+
+    func liveStates(for direction: Direction) -> StateSet { liveStates[direction == .input ? 0 : 1] }
+    func openStates(for direction: Direction) -> StateSet { openStates[direction == .input ? 0 : 1] }
 }
 
 /// A regex rule ready to run.
@@ -100,6 +113,11 @@ struct CompiledRegex: Sendable {
     let group: Int
     let normalize: Bool
     let validator: Validator?
+    /// The rule declares `anchors:`, literals of which every match contains one. A whole text
+    /// in which the profile automaton (normalization `all`) saw none of them cannot match, so
+    /// the pattern is not run on it: PCRE2 cannot skip ahead for case-insensitive keyword
+    /// alternations that mix Chinese and English, and runs them at almost every position.
+    let anchored: Bool
 }
 
 // MARK: - Compiling
@@ -195,7 +213,21 @@ extension LexiconSet {
                                       description: spec.description, source: location))
                     ruleHasExceptions.append(false)
                     regexRules.append(CompiledRegex(rule: ruleIndex, pattern: pattern, group: spec.group,
-                                                    normalize: spec.normalize, validator: spec.validator))
+                                                    normalize: spec.normalize, validator: spec.validator, anchored: !spec.anchors.isEmpty))
+                    // Anchors join the automaton of normalization `all`: what the regex reads
+                    // (width- and invisible-folded, or raw) normalizes to a superset of the anchor's
+                    // symbols, so a match's anchor is always seen — in any case, any width, any
+                    // spacing — and the automaton already runs over every text.
+                    for anchor in spec.anchors {
+                        let symbols = normalizer.normalize(anchor, steps: .all)
+                        if symbols.isEmpty {
+                            issues.append(LexiconIssue(file: path, line: spec.line, message: "rule '\(spec.id)': anchor '\(anchor)' is empty after normalization (anchors are matched with normalization 'all')"))
+                            continue
+                        }
+                        let entry = PatternEntry(rule: ruleIndex, isException: false, isAnchor: true, needsLeftBoundary: false,
+                                                 needsRightBoundary: false, line: Int32(spec.line))
+                        termsBySteps[.all, default: []].append(PendingTerm(symbols: symbols, entry: entry, location: location))
+                    }
                     termsByCategory[spec.category, default: 0] += 0
                 }
             }
@@ -255,7 +287,15 @@ extension LexiconSet {
                 entries.append(contentsOf: list)
                 entryStart.append(Int32(entries.count))
             }
-            profiles.append(CompiledProfile(steps: steps, automaton: automaton, classes: classes, entryStart: entryStart, entries: entries))
+            func prefixStates(_ direction: Direction, where wanted: (PatternEntry) -> Bool) -> StateSet {
+                automaton.prefixStates(of: patterns.indices
+                    .filter { p in entriesOf[p].contains { rules[Int($0.rule)].direction.contains(direction) && wanted($0) } }
+                    .lazy.map { patterns[$0] })
+            }
+            let directions: [Direction] = [.input, .output]
+            profiles.append(CompiledProfile(steps: steps, automaton: automaton, classes: classes, entryStart: entryStart, entries: entries,
+                                            liveStates: directions.map { prefixStates($0) { !$0.isAnchor } },
+                                            openStates: directions.map { prefixStates($0) { !$0.isAnchor && !$0.needsLeftBoundary } }))
             profileStats.append(Stats.Profile(steps: steps.description, patterns: patterns.count, states: automaton.stateCount,
                                               alphabet: alphabet.count,
                                               bytes: automaton.memoryFootprint + 0x10000 * 4 + entries.count * MemoryLayout<PatternEntry>.stride))

@@ -43,9 +43,10 @@ struct RegexChannel: Sendable {
 
     /// Decodes `bytes` into the window; returns where decoding stopped (see `StreamScanner`).
     ///
-    /// Hot: every screened byte passes here. Runs of ASCII that the folding leaves alone (all
-    /// of ASCII for width and invisible folding) are copied in bulk; other scalars are folded
-    /// and encoded one at a time.
+    /// Hot: every screened byte passes here. Scalars the folding leaves alone (all of ASCII
+    /// for width and invisible folding, nearly all CJK text) are not copied one by one: a run
+    /// of them is copied in one piece when it ends. Other scalars are folded and encoded one at
+    /// a time.
     mutating func append(_ bytes: UnsafeBufferPointer<UInt8>, base: Int, final: Bool) -> Int {
         guard let p = bytes.baseAddress else { return 0 }
         var i = 0
@@ -53,37 +54,39 @@ struct RegexChannel: Sendable {
         window.reserveCapacity(window.count + n)
         let folding = self.folding          // one copy, not one per scalar
         let asciiUnchanged = self.asciiUnchanged
+        var runStart = 0                    // bytes[runStart..<i] are unchanged and not yet copied
+        defer { end = base + i }
         while i < n {
             if asciiUnchanged && p[i] < 0x80 {
-                var j = i + 1
-                while j < n && p[j] < 0x80 { j += 1 }
-                appendUnchanged(UnsafeBufferPointer(rebasing: bytes[i..<j]), start: base + i)
-                i = j
+                i += 1
+                while i < n && p[i] < 0x80 { i += 1 }
                 continue
             }
             let scalar: UInt32, length: Int
             switch UTF8Scalar.decode(p, i, n, final: final) {
             case .scalar(let s, let l): scalar = s; length = l
             case .needMore:
-                end = base + i
+                appendUnchanged(UnsafeBufferPointer(rebasing: bytes[runStart..<i]), start: base + runStart)
                 return i
             }
             // Unchanged: the folding leaves it alone and it decoded from a well-formed sequence
             // (an ill-formed byte decodes as U+FFFD, which is 3 bytes, not 1).
             if length == Unicode.Scalar(scalar).map(UTF8.width) && (folding?.leavesUnchanged(scalar) ?? true) {
-                appendUnchanged(UnsafeBufferPointer(rebasing: bytes[i..<(i + length)]), start: base + i)
+                i += length
+                continue
+            }
+            appendUnchanged(UnsafeBufferPointer(rebasing: bytes[runStart..<i]), start: base + runStart)
+            if exact { materializeOrigins() }
+            let start = base + i, stop = base + i + length
+            if let folding {
+                folding.fold(scalar) { appendScalar($0, start: start, end: stop) }
             } else {
-                if exact { materializeOrigins() }
-                let start = base + i, stop = base + i + length
-                if let folding {
-                    folding.fold(scalar) { appendScalar($0, start: start, end: stop) }
-                } else {
-                    appendScalar(scalar, start: start, end: stop)
-                }
+                appendScalar(scalar, start: start, end: stop)
             }
             i += length
+            runStart = i
         }
-        end = base + i
+        appendUnchanged(UnsafeBufferPointer(rebasing: bytes[runStart..<i]), start: base + runStart)
         return i
     }
 
@@ -94,6 +97,7 @@ struct RegexChannel: Sendable {
     /// Appends bytes that are their own folding (whole scalars), starting at stream offset `start`.
     @inline(__always)
     private mutating func appendUnchanged(_ run: UnsafeBufferPointer<UInt8>, start: Int) {
+        guard !run.isEmpty else { return }
         window.append(contentsOf: run)
         guard !exact else { return }
         originStart.append(contentsOf: start..<(start + run.count))
@@ -123,12 +127,19 @@ struct RegexChannel: Sendable {
 
 
     /// Runs every rule over the window; reports complete (and validated) matches and returns
-    /// the stream offset before which nothing can still match.
-    mutating func scan(final: Bool, lexicons: LexiconSet, into matches: inout [Match]) -> Int {
+    /// the stream offset before which nothing can still match. `armed`, given only for a whole
+    /// text, lists the anchored rules whose anchors occur in it; the other anchored rules cannot
+    /// match and are not run.
+    mutating func scan(final: Bool, armed: [Int32]? = nil, lexicons: LexiconSet, into matches: inout [Match]) -> Int {
         let windowEnd = windowBase + window.count
         window.withUnsafeBufferPointer { subject in
             for r in rules.indices {
                 let rule = rules[r]
+                if rule.anchored, let armed, !armed.contains(rule.rule) {
+                    cursors[r] = windowEnd
+                    holds[r] = windowEnd
+                    continue
+                }
                 var cursor = max(cursors[r], windowBase)
                 holds[r] = windowEnd
                 while cursor <= windowEnd {

@@ -78,6 +78,9 @@ public enum RegressionSuite {
                 problems.append(lexicons.rule(id: id) == nil ? "rule '\(id)' does not exist" : "rule '\(id)' did not fire")
             }
             for id in c.absent ?? [] where fired.contains(id) { problems.append("rule '\(id)' fired but must not") }
+            for id in lexicons.rulesMatchingWithoutAnchors(Array(c.text.utf8), direction: c.direction) {
+                problems.append("rule '\(id)' matches this text, but none of its anchors occurs in it: add the keyword it matched to its anchors")
+            }
             if let masked = c.masked, masked != result.maskedText {
                 problems.append("masked text is \(result.maskedText.debugDescription), expected \(masked.debugDescription)")
             }

@@ -27,12 +27,16 @@ public struct StreamScanner: Sendable {
     /// Stream offset of the first byte not yet decoded (the start of `carry`).
     var decodedUpTo = 0
     var isFinished = false
+    /// Whether `feed` has been called: a scanner finished without it scans one whole text,
+    /// and only then may anchored regex rules be skipped (see `CompiledRegex.anchored`).
+    var hasFed = false
 
     public init(lexicons: LexiconSet, direction: Direction) {
         self.lexicons = lexicons
         self.direction = direction
         let plan = lexicons.plan(for: direction)
-        profiles = lexicons.profiles.map { ProfileScan(profile: $0, active: plan.active, hasExceptions: lexicons.ruleHasExceptions) }
+        profiles = lexicons.profiles.map { ProfileScan(profile: $0, active: plan.active, live: $0.liveStates(for: direction),
+                                                     open: $0.openStates(for: direction), hasExceptions: lexicons.ruleHasExceptions) }
         var channels: [RegexChannel] = []
         if !plan.foldedRegex.isEmpty, let table = lexicons.regexFolding { channels.append(RegexChannel(rules: plan.foldedRegex, folding: table)) }
         if !plan.rawRegex.isEmpty { channels.append(RegexChannel(rules: plan.rawRegex, folding: nil)) }
@@ -50,6 +54,7 @@ public struct StreamScanner: Sendable {
     /// piece costs no allocation unless it produces matches.
     public mutating func feed(_ chunk: UnsafeRawBufferPointer) -> ScanProgress {
         precondition(!isFinished, "StreamScanner.feed after finish")
+        hasFed = true
         var matches: [Match] = []
         let bytes = chunk.bindMemory(to: UInt8.self)
         if carry.isEmpty {
@@ -105,7 +110,7 @@ public struct StreamScanner: Sendable {
         }
         isFinished = true
         for i in profiles.indices { profiles[i].finish(direction: direction, lexicons: lexicons, into: &matches) }
-        let settled = settle(final: true, into: &matches)
+        let settled = settle(final: true, wholeText: !hasFed, into: &matches)
         return ScanProgress(matches: matches, settled: settled)
     }
 
@@ -125,13 +130,17 @@ public struct StreamScanner: Sendable {
         return stop
     }
 
-    private mutating func settle(final: Bool, into matches: inout [Match]) -> Int {
+    private mutating func settle(final: Bool, wholeText: Bool = false, into matches: inout [Match]) -> Int {
         var settled = decodedUpTo
         for i in profiles.indices {
             settled = min(settled, profiles[i].settle(final: final, end: decodedUpTo, into: &matches))
         }
+        // In a stream, a match may begin before its anchor has arrived, so every rule runs; over
+        // a whole text the automaton has seen every anchor there is before any rule runs.
+        var armed: [Int32]? = nil
+        if wholeText { armed = profiles.count == 1 ? profiles[0].armed : profiles.flatMap(\.armed) }
         for i in regex.indices {
-            settled = min(settled, regex[i].scan(final: final, lexicons: lexicons, into: &matches))
+            settled = min(settled, regex[i].scan(final: final, armed: armed, lexicons: lexicons, into: &matches))
         }
         return final ? decodedUpTo : settled
     }
@@ -158,6 +167,10 @@ struct ProfileScan: Sendable {
 
     let profile: CompiledProfile
     let active: [Bool]
+    /// States that can still complete a pattern of an active rule (see `CompiledProfile.liveStates`).
+    let live: StateSet
+    /// The subset of `live` that can complete a pattern needing no left word boundary.
+    let open: StateSet
     let hasExceptions: [Bool]
     var state: Int32 = Automaton.root
     /// Ring of the last symbols' (original start << 1 | previous-character-is-word).
@@ -168,12 +181,16 @@ struct ProfileScan: Sendable {
     /// Stream offset just after the last decoded scalar.
     var end = 0
     var pending: [Candidate] = []
+    /// Anchored regex rules one of whose anchors has been seen (usually none, or a few).
+    var armed: [Int32] = []
     var awaiting: [Resolved] = []
     var exceptions: [Resolved] = []
 
-    init(profile: CompiledProfile, active: [Bool], hasExceptions: [Bool]) {
+    init(profile: CompiledProfile, active: [Bool], live: StateSet, open: StateSet, hasExceptions: [Bool]) {
         self.profile = profile
         self.active = active
+        self.live = live
+        self.open = open
         self.hasExceptions = hasExceptions
         var size = 1
         while size <= profile.automaton.maximumPatternLength + 1 { size <<= 1 }
@@ -273,7 +290,20 @@ struct ProfileScan: Sendable {
             let pattern = tables.pattern(at: r)
             let length = Int(profile.automaton.patternLengths[Int(pattern)])
             let packed = ring[(position - length) & ringMask]
-            pending.append(Candidate(pattern: pattern, start: packed >> 1, end: end, previousIsWord: packed & 1 != 0))
+            let previousIsWord = packed & 1 != 0
+            // Only a candidate some active entry can still accept waits for its right edge: the
+            // others (another direction's rule, a left boundary already failed) would hold text
+            // back that `liveDepth()` has already released.
+            let lo = Int(profile.entryStart[Int(pattern)]), hi = Int(profile.entryStart[Int(pattern) + 1])
+            var waits = false
+            for e in profile.entries[lo..<hi] where active[Int(e.rule)] {
+                if e.isAnchor {
+                    if !armed.contains(e.rule) { armed.append(e.rule) }
+                } else if !(e.needsLeftBoundary && previousIsWord) {
+                    waits = true
+                }
+            }
+            if waits { pending.append(Candidate(pattern: pattern, start: packed >> 1, end: end, previousIsWord: previousIsWord)) }
             r = tables.nextReport(after: r)
         }
     }
@@ -284,7 +314,7 @@ struct ProfileScan: Sendable {
     mutating func resolvePending(nextIsWord: Bool, lexicons: LexiconSet, into matches: inout [Match]) {
         for c in pending {
             let lo = Int(profile.entryStart[Int(c.pattern)]), hi = Int(profile.entryStart[Int(c.pattern) + 1])
-            for e in profile.entries[lo..<hi] where active[Int(e.rule)] {
+            for e in profile.entries[lo..<hi] where active[Int(e.rule)] && !e.isAnchor {
                 if e.needsLeftBoundary && c.previousIsWord { continue }
                 if e.needsRightBoundary && nextIsWord { continue }
                 let resolved = Resolved(rule: e.rule, start: c.start, end: c.end, line: e.line)
@@ -305,10 +335,28 @@ struct ProfileScan: Sendable {
         state = Automaton.root
     }
 
+    /// How many of the most recent symbols may still become the start of a match: the longest
+    /// suffix of the text that is a prefix of a pattern of an active rule, skipping suffixes
+    /// that begin right after a word character when every such pattern needs a left boundary
+    /// (their match would be refused at that start anyway). Once per piece, never per character.
+    func liveDepth() -> Int {
+        let automaton = profile.automaton
+        var s = state
+        while s != Automaton.root {
+            if live.contains(s) {
+                let depth = automaton.depth(of: s)
+                let startsAfterWord = ring[(position - depth) & ringMask] & 1 != 0
+                if !startsAfterWord || open.contains(s) { return depth }
+            }
+            s = automaton.failure(of: s)
+        }
+        return 0
+    }
+
     /// Releases matches no exception can still suppress; returns the earliest offset still in
     /// flight (a live automaton prefix, or a match not yet decided).
     mutating func settle(final: Bool, end streamEnd: Int, into matches: inout [Match]) -> Int {
-        let liveDepth = profile.automaton.liveDepth(of: state)
+        let liveDepth = self.liveDepth()
         let liveStart = final || liveDepth == 0 ? streamEnd : ring[(position - liveDepth) & ringMask] >> 1
         if !awaiting.isEmpty {
             let pendingStart = pending.map(\.start).min() ?? Int.max

@@ -56,6 +56,17 @@ extension LexiconSet {
         var scanner = StreamScanner(lexicons: self, direction: direction)
         return bytes.withUnsafeBytes { scanner.finish(appending: $0).matches }.sorted()
     }
+
+    /// Anchored regex rules that match `bytes` although none of their anchors occurs in it: a
+    /// broken promise that makes whole-text screening miss them. (Fed as a stream, every rule
+    /// runs whatever the anchors say.)
+    public func rulesMatchingWithoutAnchors(_ bytes: [UInt8], direction: Direction) -> [String] {
+        var scanner = StreamScanner(lexicons: self, direction: direction)
+        let streamed = scanner.feed(bytes).matches + scanner.finish().matches
+        let whole = Set(scan(bytes, direction: direction).map(\.rule))
+        let missed = Set(streamed.map(\.rule)).subtracting(whole)
+        return missed.map { rules[$0].id }.sorted()
+    }
 }
 
 /// Renders masked values.

@@ -120,3 +120,56 @@ func luhnReference(_ s: String) -> Bool {
     let sum = digits.reversed().enumerated().map { i, d in i % 2 == 1 ? (d * 2 > 9 ? d * 2 - 9 : d * 2) : d }.reduce(0, +)
     return sum % 10 == 0
 }
+
+@Test func anchorsMustBeAListOfNonEmptyStrings() throws {
+    let parseError = #expect(throws: LexiconLoadError.self) {
+        try LexiconSet.compile(files: [("a.yaml", """
+        rules:
+          - id: r.empty-list
+            category: c
+            action: flag
+            pattern: 'x'
+            anchors: []
+          - id: r.not-a-list
+            category: c
+            action: flag
+            pattern: 'x'
+            anchors: x
+        """)])
+    }
+    let parseMessages = parseError?.issues.map(\.description) ?? []
+    #expect(parseMessages.contains("a.yaml:6: anchors must be a non-empty list of non-empty strings"))
+    #expect(parseMessages.contains("a.yaml:11: anchors must be a non-empty list of non-empty strings"))
+    let compileError = #expect(throws: LexiconLoadError.self) {
+        try LexiconSet.compile(files: [("b.yaml", "rules:\n  - id: r.noise\n    category: c\n    action: flag\n    pattern: '@'\n    anchors: ['@']\n")])
+    }
+    #expect(compileError?.issues.map(\.description) == ["b.yaml:2: rule 'r.noise': anchor '@' is empty after normalization (anchors are matched with normalization 'all')"])
+}
+
+/// A whole text runs an anchored rule only if one of its anchors occurs in it (in any case,
+/// width or spacing); a stream runs it regardless. Here the anchors deliberately leave out
+/// `bar`, so the difference shows — and is what `lexicon test` reports.
+@Test func anchoredRulesRunOnlyWhereAnAnchorOccurs() throws {
+    let set = try LexiconSet.compile(files: [("a.yaml", """
+    rules:
+      - id: r.code
+        category: c
+        action: flag
+        case_insensitive: true
+        pattern: '(?:foo|bar)-?([0-9]{3})'
+        group: 1
+        anchors: [foo]
+    """)])
+    func wholeText(_ text: String) -> [String] {
+        set.scan(Array(text.utf8), direction: .input).map { String(decoding: Array(text.utf8)[$0.range], as: UTF8.self) }
+    }
+    #expect(wholeText("foo123 and bar456") == ["123", "456"])        // armed by foo: the rule runs on all of it
+    #expect(wholeText("ＦＯＯ-789") == ["789"])                        // the anchor after width and case folding
+    #expect(wholeText("bar456").isEmpty)                              // no anchor: not run
+    #expect(set.rulesMatchingWithoutAnchors(Array("bar456".utf8), direction: .input) == ["r.code"])
+    #expect(set.rulesMatchingWithoutAnchors(Array("foo456".utf8), direction: .input).isEmpty)
+    let (streamed, _) = streamScan(set, Array("bar456".utf8), direction: .input, chunking: .bytes(2))
+    #expect(streamed.count == 1)
+    let failures = RegressionSuite.run([try JSONDecoder().decode(RegressionCase.self, from: Data(#"{"text": "bar456", "direction": "input", "expect": "flag", "rules": ["r.code"]}"#.utf8))], lexicons: set)
+    #expect(failures.first?.problems.contains { $0.hasPrefix("rule 'r.code' matches this text, but none of its anchors occurs in it") } == true)
+}

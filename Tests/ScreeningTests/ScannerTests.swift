@@ -139,6 +139,23 @@ func scanCase(_ c: ScanCase) {
     #expect(rest.settled == scanner.offset)
 }
 
+@Test func holdsOnlyPrefixesThatCanStillMatchHere() {
+    // "ignore previous instructions" is an input rule: an answer need not wait on its prefix.
+    var answer = StreamScanner(lexicons: testLexicons, direction: .output)
+    let ignore = Array("please ignore previous".utf8)
+    #expect(answer.feed(ignore).settled == ignore.count)
+    var prompt = StreamScanner(lexicons: testLexicons, direction: .input)
+    #expect(prompt.feed(ignore).settled == Array("please ".utf8).count)
+    // "guaranteed returns" needs a left word boundary: "un|guarantee" cannot become it, "a guarantee" can.
+    var inside = StreamScanner(lexicons: testLexicons, direction: .output)
+    let unguarantee = Array("unguarantee".utf8)
+    #expect(inside.feed(unguarantee).settled == unguarantee.count)
+    #expect(inside.feed(Array("d returns".utf8)).matches.isEmpty)
+    var start = StreamScanner(lexicons: testLexicons, direction: .output)
+    #expect(start.feed(Array("a guarantee".utf8)).settled == 2)
+    #expect(start.feed(Array("d returns!".utf8)).matches.map { testLexicons.rules[$0.rule].id } == ["finance.test"])
+}
+
 @Test func settledHoldsAPartialRegexMatch() {
     var scanner = StreamScanner(lexicons: testLexicons, direction: .input)
     let p = scanner.feed(Array("call 1381234".utf8))
