@@ -29,6 +29,15 @@ public struct OpenAIError: Error, Sendable {
     static func badGateway(_ message: String) -> OpenAIError {
         OpenAIError(status: .badGateway, message: message, type: "upstream_error", code: "upstream_unreachable")
     }
+    /// An answer on a screened route that Menshen cannot read is refused, never delivered unscreened.
+    static func unscreenableAnswer(_ problem: String) -> OpenAIError {
+        OpenAIError(status: .badGateway, message: "the model server's answer cannot be screened: \(problem)", type: "upstream_error",
+                    code: "upstream_answer_unscreenable")
+    }
+    /// A streamed answer that ended badly (sent as the stream's last event, not as a status).
+    static func streamFailure(_ message: String) -> OpenAIError {
+        OpenAIError(status: .badGateway, message: message, type: "upstream_error", code: "upstream_stream_error")
+    }
     static func gatewayTimeout(_ message: String) -> OpenAIError {
         OpenAIError(status: .gatewayTimeout, message: message, type: "upstream_error", code: "upstream_timeout")
     }

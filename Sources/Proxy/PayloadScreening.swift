@@ -178,21 +178,20 @@ enum PayloadScreening {
 
     /// Screens every choice of a JSON answer. Returns the body to deliver (the original bytes
     /// when nothing changed) and what was found.
-    static func screenOutput(_ body: Data, route: ScreenedRoute, snapshot: Snapshot)
+    /// Screens a whole answer, `document` being `body` parsed, already checked by ``AnswerShape``.
+    static func screenOutput(_ body: Data, document: JSONDocument, route: ScreenedRoute, snapshot: Snapshot)
         -> (body: Data, texts: [ScreenedText], decision: Decision, document: JSONDocument?) {
         // Most answers are clean: read their texts off the bytes and deliver them untouched (with
         // the parsed document, so labelling does not parse them again). An answer with a finding
-        // (or one this strict parser refuses) takes the rewriting path.
-        if let document = try? JSONDocument(body) {
-            guard let choices = document.root["choices"]?.elements else { return (body, [], .allow, document) }
-            let fields = snapshot.policy.outputFields
-            let clean = choices.allSatisfy { choice in
-                answerNodes(of: choice, route: route, fields: fields).allSatisfy { node in
-                    snapshot.lexicons.screen(document.string(node) ?? "", direction: .output, policy: snapshot.policy.actions).matches.isEmpty
-                }
+        // takes the rewriting path.
+        guard let choices = document.root["choices"]?.elements else { return (body, [], .allow, document) }
+        let fields = snapshot.policy.outputFields
+        let clean = choices.allSatisfy { choice in
+            answerNodes(of: choice, route: route, fields: fields).allSatisfy { node in
+                snapshot.lexicons.screen(document.string(node) ?? "", direction: .output, policy: snapshot.policy.actions).matches.isEmpty
             }
-            if clean { return (body, [], .allow, document) }
         }
+        if clean { return (body, [], .allow, document) }
         let rewritten = screenOutputRewriting(body, route: route, snapshot: snapshot)
         return (rewritten.body, rewritten.texts, rewritten.decision, nil)
     }
@@ -371,11 +370,11 @@ extension PayloadScreening {
     }
 
     /// The answer texts of a JSON answer (content / text of each choice).
-    static func answerTexts(_ body: Data, route: ScreenedRoute) -> [String] {
-        guard let object = try? parseObject(body), let choices = object["choices"] as? [[String: Any]] else { return [] }
-        return choices.compactMap { c in
-            route == .chatCompletions ? (c["message"] as? [String: Any])?["content"] as? String : c["text"] as? String
-        }
+    /// The answer texts classifier hooks see: every choice's fields that policy screens
+    /// (content, and reasoning, refusal and tool-call arguments when selected), in order.
+    static func answerTexts(_ body: Data, route: ScreenedRoute, fields: Set<SidecarConfiguration.OutputField>) -> [String] {
+        guard let document = try? JSONDocument(body), let choices = document.root["choices"]?.elements else { return [] }
+        return choices.flatMap { choice in answerNodes(of: choice, route: route, fields: fields).compactMap { document.string($0) } }
     }
 
     /// Replaces every choice by the refusal, `finish_reason: "content_filter"` (a hook blocked the answer).

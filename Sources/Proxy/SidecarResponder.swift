@@ -76,7 +76,6 @@ struct SidecarResponder: HTTPResponder {
         let body = try await collectBody(request)
         let input: InputOutcome
         let scanStart = ContinuousClock.now
-        defer { metrics.scanTime(direction: "input", ContinuousClock.now - scanStart) }
         // Reversible placeholders for what may leave the data centre; the map lives as long as this request.
         let pseudonyms = PseudonymMap()
         let needsExternal = configuration.desensitization.pseudonymizeInternal || pool.upstreams.contains { $0.trust == .external }
@@ -91,6 +90,9 @@ struct SidecarResponder: HTTPResponder {
         defer { lexiconSignal.fulfill(LexiconSummary(decision: .allow, categories: [])) }
         do {
             input = try PayloadScreening.screenInput(body, route: route, snapshot: snapshot, external: external)
+            // The prompt's screening alone (this used to be deferred to the end of the request,
+            // so it measured the model's answer time as well).
+            metrics.scanTime(direction: "input", ContinuousClock.now - scanStart)
             record(input.matches, direction: .input, snapshot: snapshot)
             lexiconSignal.fulfill(LexiconSummary(decision: input.decision, categories: Array(Set(input.matches.map { snapshot.lexicons.rules[$0.rule].category })).sorted()))
         } catch PayloadError.invalidUTF8 {
@@ -128,7 +130,7 @@ struct SidecarResponder: HTTPResponder {
                                     audit: AuditRecorder.Context(requestID: requestID, route: route.rawValue, model: input.model,
                                                                  upstream: routed.lease.upstream.name, client: auditContext.client, started: scanStart))
         let isEventStream = routed.response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
-        if isEventStream && routed.response.status == .ok {
+        if isEventStream && routed.response.status.code / 100 == 2 {
             return streamedAnswer(routed.response, context: context)
         }
         defer { pool.release(routed.lease, routed.response.status.code >= 500 ? .failure : .success) }
@@ -207,18 +209,31 @@ struct SidecarResponder: HTTPResponder {
             throw upstreamError(error)
         }
         let data = Data(buffer.readableBytesView)
-        guard response.status == .ok else {
+        // The model server's own errors pass as they are; any success status carries an answer,
+        // which is screened (or refused) whatever its exact code.
+        guard response.status.code / 100 == 2 else {
             return Response(status: .init(code: Int(response.status.code)), headers: responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: false),
                             body: .init(byteBuffer: ByteBuffer(data: data)))
         }
+        let document: JSONDocument
+        do {
+            document = try JSONDocument(data)
+            if let problem = AnswerShape.problem(document, route: route, streamed: false) { throw OpenAIError.unscreenableAnswer(problem) }
+        } catch let error as JSONDocument.ParseError {
+            logger.warning("answer refused: not JSON Menshen can read", metadata: ["request_id": "\(requestID)", "problem": "\(error)"])
+            throw OpenAIError.unscreenableAnswer(error == .invalidUTF8 ? "it is not valid UTF-8" : "it is not valid JSON or repeats a key")
+        } catch let error as OpenAIError {
+            logger.warning("answer refused: unexpected shape", metadata: ["request_id": "\(requestID)", "problem": "\(error.message)"])
+            throw error
+        }
         let scanStart = ContinuousClock.now
-        var screened = PayloadScreening.screenOutput(data, route: route, snapshot: snapshot)
+        var screened = PayloadScreening.screenOutput(data, document: document, route: route, snapshot: snapshot)
         var parsed = screened.document             // the parse of `screened.body`, while it is unchanged
         metrics.scanTime(direction: "output", ContinuousClock.now - scanStart)
         try await audit.record(screened.texts.flatMap { audit.events(text: $0.text, matches: $0.result.matches, direction: .output,
                                                                        snapshot: snapshot, context: context.audit) })
         if let hooks, screened.decision != .block, hooks.screens(direction: .output, role: "assistant") {
-            let answer = PayloadScreening.answerTexts(screened.body, route: route).joined(separator: "\n")
+            let answer = PayloadScreening.answerTexts(screened.body, route: route, fields: snapshot.policy.outputFields).joined(separator: "\n")
             if !answer.isEmpty {
                 let outcome = await hooks.evaluate(HookInput(text: answer, direction: .output, role: "assistant", requestID: requestID),
                                                    lexicon: LexiconSummary(decision: screened.decision, categories: []))
@@ -247,7 +262,7 @@ struct SidecarResponder: HTTPResponder {
         headers[.menshenUpstream] = context.lease.upstream.name
         if let aigcHeader { headers[.aigcLabel] = aigcHeader }
         buffer = ByteBuffer(data: screened.body)
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
+        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: buffer))
     }
 
     /// A streamed answer: each upstream event re-emitted with only its settled text.
@@ -268,7 +283,7 @@ struct SidecarResponder: HTTPResponder {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var screener = StreamScreener(snapshot: snapshot, route: route, pseudonyms: context.pseudonyms)
             var labeler = labeling.map { StreamLabeler(labeler: $0.labeler, route: route) }
-            var gate = hooks.flatMap { $0.screens(direction: .output, role: "assistant") ? StreamHookGate(runner: $0, route: route, requestID: requestID) : nil }
+            var gate = hooks.flatMap { $0.screens(direction: .output, role: "assistant") ? StreamHookGate(runner: $0, route: route, requestID: requestID, fields: snapshot.policy.outputFields) : nil }
             var gateStopped = false
             var audited = false
             /// Audit events of the stream: written before the final events leave (durably for a block).
@@ -306,14 +321,18 @@ struct SidecarResponder: HTTPResponder {
                 for e in events { out.writeBytes(e.serialized()) }
                 try await writer.write(out)
             }
-            var upstreamFailure: String?
+            var upstreamFailure: OpenAIError?
             do {
                 // Leaving this loop early (block, client gone) drops the body iterator, which
                 // cancels the upstream request so the model stops generating.
                 reading: for try await chunk in upstreamBody {
-                    if ContinuousClock.now > deadline { upstreamFailure = "answer exceeded the stream time limit"; break }
+                    if ContinuousClock.now > deadline { upstreamFailure = .streamFailure("answer exceeded the stream time limit"); break }
                     for event in try parser.feed(chunk.readableBytesView) {
                         let output = screener.process(event)
+                        if let refusal = output.refusal {
+                            logger.warning("streamed answer refused: unexpected shape", metadata: ["request_id": "\(requestID)", "problem": "\(refusal)"])
+                            upstreamFailure = OpenAIError.unscreenableAnswer(refusal)
+                        }
                         try await send(output.events, &writer)
                         metrics.holdBack(bytes: screener.heldBytes)
                         if !firstDelivered && screener.deliveredText {
@@ -324,11 +343,11 @@ struct SidecarResponder: HTTPResponder {
                     }
                 }
             } catch is SSEParser.LineTooLong {
-                upstreamFailure = "upstream event exceeds \(limits.maxEventBytes) bytes"
+                upstreamFailure = .streamFailure("upstream event exceeds \(limits.maxEventBytes) bytes")
             } catch let error where !(error is CancellationError) && screener.state == .streaming {
                 // Either the upstream failed mid-stream or the client left; if the client left,
                 // the next write fails too and ends this closure.
-                upstreamFailure = "upstream connection failed: \(type(of: error))"
+                upstreamFailure = .streamFailure("upstream connection failed: \(type(of: error))")
                 failed = true
                 logger.debug("upstream stream error", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
             }
@@ -340,8 +359,7 @@ struct SidecarResponder: HTTPResponder {
                 try await send(screener.finish().events, &writer)
             }
             await auditStream()
-            if let upstreamFailure, screener.state != .blocked {
-                let error = OpenAIError(status: .badGateway, message: upstreamFailure, type: "upstream_error", code: "upstream_stream_error")
+            if let error = upstreamFailure, screener.state != .blocked {
                 let data = try JSONSerialization.data(withJSONObject: error.jsonObject, options: [.sortedKeys])
                 try await send([.data(String(decoding: data, as: UTF8.self)), .data("[DONE]")], &writer)
             } else if var l = labeler {

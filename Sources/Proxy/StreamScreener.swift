@@ -9,16 +9,23 @@ import Screening
 /// the rest waits for the next event. A block stops the stream: what was clean before the
 /// blocked text is delivered, then a `finish_reason: "content_filter"` event and `[DONE]`.
 ///
-/// State: `.streaming` → (`.blocked` | `.finished`). Events after a terminal state are ignored.
+/// A chunk Menshen cannot read (see ``AnswerShape``) stops the stream too: held text is dropped
+/// and the caller ends the stream with an error event, because the chunk's text would otherwise
+/// reach the client unscreened.
+///
+/// State: `.streaming` → (`.blocked` | `.refused` | `.finished`). Events after a terminal state
+/// are ignored.
 struct StreamScreener {
-    enum State: Equatable { case streaming, blocked, finished }
+    enum State: Equatable { case streaming, blocked, refused, finished }
 
     /// What the proxy does after an event.
     struct Output {
         /// Events to send to the client, in order.
         var events: [SSEParser.Event] = []
-        /// Stop reading the upstream (blocked): the caller cancels the upstream request.
+        /// Stop reading the upstream (blocked or refused): the caller cancels the upstream request.
         var stop = false
+        /// Why the stream was refused (an unscreenable chunk): the caller ends it with an error event.
+        var refusal: String?
     }
 
     struct FieldKey: Hashable {
@@ -79,6 +86,12 @@ struct StreamScreener {
 
     // MARK: Events
 
+    /// Ends the stream on a chunk that cannot be screened; nothing held is released.
+    private mutating func refuse(_ problem: String) -> Output {
+        state = .refused
+        return Output(stop: true, refusal: problem)
+    }
+
     mutating func process(_ event: SSEParser.Event) -> Output {
         guard state == .streaming else { return Output() }
         guard let data = event.data else { return Output(events: [event]) }          // comments, retry: …
@@ -87,12 +100,15 @@ struct StreamScreener {
             if state == .streaming { state = .finished; out.events.append(event) }
             return out
         }
-        if let document = try? JSONDocument(bytes: Array(data.utf8)), let output = processPlain(event, document) {
-            return output
+        let document: JSONDocument
+        do { document = try JSONDocument(bytes: Array(data.utf8)) } catch {
+            return refuse(error == .invalidUTF8 ? "an event is not valid UTF-8" : "an event is not valid JSON or repeats a key")
         }
+        if let problem = AnswerShape.problem(document, route: route, streamed: true) { return refuse(problem) }
+        if let output = processPlain(event, document) { return output }
         guard let json = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any],
               let choices = json["choices"] as? [Any] else {
-            return Output(events: [event])        // not a chunk Menshen understands (an error object): pass it on
+            return Output(events: [event])        // no choices (an error object, say): no answer text to screen
         }
         template.note(json)
 

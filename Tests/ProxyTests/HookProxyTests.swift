@@ -90,6 +90,108 @@ import Testing
         }
     }
 
+    static func streamGate(_ url: String) -> HookSettings {
+        try! HookSettings.parse(yaml: """
+        hooks:
+          - name: scorer
+            kind: webhook
+            url: \(url)/classify
+            on_failure: block
+            timeout: 2s
+            directions: [output]
+            threshold: 0.5
+            action: block
+            cache: off
+        hooks_stream:
+          mode: hold
+          window_chars: 16
+        """)
+    }
+
+    /// A chunk with the given delta for choice `index` (raw JSON members of `delta`).
+    static func deltaChunk(_ delta: String, index: Int = 0, finish: String? = nil) -> [UInt8] {
+        Array(#"data: {"id":"chatcmpl-test","object":"chat.completion.chunk","model":"test-model","choices":[{"index":\#(index),"delta":{\#(delta)},"finish_reason":\#(finish.map { "\"\($0)\"" } ?? "null")}]}"#.utf8) + Array("\n\n".utf8)
+    }
+
+    @Test func streamedReasoningIsClassifiedToo() async throws {
+        let classifier = FakeUpstream()
+        try await classifier.start()
+        defer { classifier.stop() }
+        classifier.script(.classifier(unsafe: "危险"))
+        let h = try await SidecarHarness.start { c in c.hooks = Self.streamGate(classifier.url) }
+        defer { Task { await h.stop() } }
+        let chunks = Self.deltaChunk(#""reasoning_content":"先想一想这个""#) + Self.deltaChunk(#""reasoning_content":"危险的办法吧""#)
+            + Self.deltaChunk(#""content":"好的""#) + Self.deltaChunk("", finish: "stop") + Array("data: [DONE]\n\n".utf8)
+        h.upstream.script(.stream([chunks]))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi", stream: true))
+        #expect(reply.finishReasons == ["content_filter"])
+        #expect(!reply.text.contains("危险"), "the unsafe reasoning never reaches the client")
+        #expect(reply.events.last == "[DONE]")
+        let classified = classifier.received.map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(classified.contains { $0.contains("危险") }, "the reasoning went to the classifier")
+    }
+
+    @Test func everyChoiceOfAStreamIsClassified() async throws {
+        let classifier = FakeUpstream()
+        try await classifier.start()
+        defer { classifier.stop() }
+        classifier.script(.classifier(unsafe: "危险"))
+        let h = try await SidecarHarness.start { c in c.hooks = Self.streamGate(classifier.url) }
+        defer { Task { await h.stop() } }
+        let chunks = Self.deltaChunk(#""content":"一二三四五六七八""#, index: 0) + Self.deltaChunk(#""content":"这是危险的回答啊""#, index: 1)
+            + Self.deltaChunk(#""content":"九十""#, index: 0, finish: "stop") + Self.deltaChunk(#""content":"尾巴""#, index: 1, finish: "stop")
+            + Array("data: [DONE]\n\n".utf8)
+        h.upstream.script(.stream([chunks]))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi", stream: true))
+        #expect(!reply.text.contains("危险"), "choice 1's unsafe window never reaches the client")
+        #expect(reply.finishReasons == ["stop", "content_filter"], "choice 0 had finished; choice 1 is cut")
+        #expect(reply.streamedContent == "一二三四五六七八九十", "choice 0 was classified safe on its own")
+        #expect(reply.events.last == "[DONE]")
+    }
+
+    @Test func cleanMultiChoiceStreamPassesWhole() async throws {
+        let classifier = FakeUpstream()
+        try await classifier.start()
+        defer { classifier.stop() }
+        classifier.script(.classifier(unsafe: "危险"))
+        let h = try await SidecarHarness.start { c in c.hooks = Self.streamGate(classifier.url) }
+        defer { Task { await h.stop() } }
+        let chunks = Self.deltaChunk(#""reasoning_content":"想一想""#, index: 0) + Self.deltaChunk(#""content":"第一个回答，很长很长的""#, index: 0)
+            + Self.deltaChunk(#""content":"第二个回答""#, index: 1) + Self.deltaChunk("", index: 0, finish: "stop")
+            + Self.deltaChunk("", index: 1, finish: "stop") + Array("data: [DONE]\n\n".utf8)
+        h.upstream.script(.stream([chunks]))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi", stream: true))
+        var byChoice: [Int: String] = [:]
+        var reasoning = ""
+        for e in reply.events {
+            guard let o = (try? JSONSerialization.jsonObject(with: Data(e.utf8))) as? [String: Any], let choices = o["choices"] as? [[String: Any]] else { continue }
+            for c in choices {
+                let delta = c["delta"] as? [String: Any] ?? [:]
+                byChoice[c["index"] as? Int ?? 0, default: ""] += delta["content"] as? String ?? ""
+                reasoning += delta["reasoning_content"] as? String ?? ""
+            }
+        }
+        #expect(byChoice == [0: "第一个回答，很长很长的", 1: "第二个回答"])
+        #expect(reasoning == "想一想")
+        #expect(reply.finishReasons == ["stop", "stop"])
+        #expect(reply.events.last == "[DONE]")
+    }
+
+    @Test func aHookSeesTheReasoningOfAnAnswer() async throws {
+        let classifier = FakeUpstream()
+        try await classifier.start()
+        defer { classifier.stop() }
+        classifier.script(.classifier(unsafe: "危险"))
+        let h = try await SidecarHarness.start { c in c.hooks = try! Self.settings(url: classifier.url, onFailure: "allow", directions: "output") }
+        defer { Task { await h.stop() } }
+        let answer = #"{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","reasoning_content":"一个危险的想法","content":"好的"},"finish_reason":"stop"}]}"#
+        h.upstream.script(.json(answer))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("你好"))
+        let choice = (reply.json?["choices"] as? [[String: Any]])?.first
+        #expect(choice?["finish_reason"] as? String == "content_filter")
+        #expect(!reply.text.contains("危险"))
+    }
+
     @Test func aHookBlocksAnAnswer() async throws {
         let classifier = FakeUpstream()
         try await classifier.start()

@@ -79,7 +79,64 @@ import Testing
         #expect(content == "请致电 138****5678")
     }
 
+    /// Answers Menshen cannot read would reach the client unscreened: they are refused (502).
+    static let unscreenableAnswers: [(String, String)] = [
+        ("not JSON", "稳赚不赔，快买！"),
+        ("content parts", #"{"choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"稳赚不赔"}]}}]}"#),
+        ("duplicate key", #"{"choices":[{"index":0,"message":{"role":"assistant","content":"好的","content":"稳赚不赔"}}]}"#),
+        ("no choices", #"{"output":{"text":"稳赚不赔"}}"#),
+        ("legacy function_call", #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"稳赚不赔"}}}]}"#),
+        ("arguments not a string", #"{"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f","arguments":{"x":"稳赚不赔"}}}]}}]}"#),
+    ]
+
+    @Test("answers Menshen cannot read are refused", arguments: unscreenableAnswers)
+    func unscreenableAnswerIsRefused(_ name: String, _ answer: String) async throws {
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(answer))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("推荐理财"))
+        #expect(reply.status == 502, "\(name)")
+        let error = reply.json?["error"] as? [String: Any]
+        #expect(error?["code"] as? String == "upstream_answer_unscreenable", "\(name)")
+        #expect(error?["type"] as? String == "upstream_error", "\(name)")
+        #expect(!reply.text.contains("稳赚不赔"), "\(name): nothing of the answer reaches the client")
+    }
+
+    @Test func answerErrorsWithAnotherStatusPassThrough() async throws {
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(#"{"object":"error","message":"model not found","code":404}"#, status: 404))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi"))
+        #expect(reply.status == 404)
+        #expect(reply.json?["message"] as? String == "model not found")
+    }
+
     // MARK: Streams
+
+    @Test("a stream chunk Menshen cannot read ends the stream", arguments: [1, 7, 100_000])
+    func unscreenableChunkEndsTheStream(pieceSize: Int) async throws {
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        let chunks = sseChunk(content: "今天天气很好。") + Array("data: 稳赚不赔\n\n".utf8) + sseAnswer(["稳赚", "不赔"])
+        h.upstream.script(.stream(pieces(chunks, size: pieceSize)))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi", stream: true))
+        #expect(reply.status == 200)
+        #expect(reply.streamedContent == "今天天气很好。", "what was screened before the bad chunk is delivered")
+        #expect(!reply.text.contains("稳赚"))
+        #expect(reply.events.contains { $0.contains("upstream_answer_unscreenable") })
+        #expect(reply.events.last == "[DONE]")
+    }
+
+    @Test func streamChunksWithoutChoicesPassThrough() async throws {
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        let usage = Array(#"data: {"id":"chatcmpl-test","object":"chat.completion.chunk","choices":[],"usage":{"total_tokens":3}}"#.utf8) + Array("\n\n".utf8)
+        h.upstream.script(.stream([sseChunk(content: "你好") + usage + sseAnswer(["。"])]))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi", stream: true))
+        #expect(reply.streamedContent == "你好。")
+        #expect(reply.events.contains { $0.contains("total_tokens") })
+        #expect(!reply.events.contains { $0.contains("upstream_answer_unscreenable") })
+    }
 
     static let blockedAnswer = ["这款", "产品历史业绩", "优秀，稳", "赚", "不赔", "，欢迎购买。"]
 

@@ -1,0 +1,47 @@
+/// Whether an answer on a screened route has the shape Menshen screens.
+///
+/// Menshen screens the text fields of OpenAI-compatible answers. An answer it cannot read —
+/// not JSON, a duplicate key, a text field that is not a string (content parts, say), a legacy
+/// `function_call` — would otherwise reach the client unscreened, so it is refused instead
+/// (fail closed): the whole answer when buffered, the rest of the stream when streamed.
+enum AnswerShape {
+    /// Why `document` cannot be screened, or nil when it can. `streamed` checks a chunk
+    /// (`choices[].delta`, and a chunk without `choices`, such as an error object or a usage
+    /// chunk, carries no answer text); otherwise a whole answer (`choices[].message`, required).
+    static func problem(_ document: JSONDocument, route: ScreenedRoute, streamed: Bool) -> String? {
+        guard document.root.isObject else { return "the answer is not a JSON object" }
+        guard let choicesNode = document.root["choices"] else { return streamed ? nil : "the answer has no 'choices'" }
+        guard let choices = choicesNode.elements else { return "'choices' is not an array" }
+        for (i, choice) in choices.enumerated() {
+            guard choice.isObject else { return "choices[\(i)] is not an object" }
+            switch route {
+            case .chatCompletions:
+                let name = streamed ? "delta" : "message"
+                guard let message = choice[name], !message.isNull else { continue }
+                guard message.isObject else { return "choices[\(i)].\(name) is not an object" }
+                for field in ["content", "reasoning_content", "refusal"] {
+                    if let value = message[field], !value.isString && !value.isNull {
+                        return "choices[\(i)].\(name).\(field) is not a string"
+                    }
+                }
+                if let call = message["function_call"], !call.isNull {
+                    return "choices[\(i)].\(name).function_call (the legacy function-calling format) is not screened"
+                }
+                if let calls = message["tool_calls"], !calls.isNull {
+                    guard let list = calls.elements else { return "choices[\(i)].\(name).tool_calls is not an array" }
+                    for (j, call) in list.enumerated() {
+                        guard call.isObject else { return "choices[\(i)].\(name).tool_calls[\(j)] is not an object" }
+                        guard let function = call["function"], !function.isNull else { continue }
+                        guard function.isObject else { return "choices[\(i)].\(name).tool_calls[\(j)].function is not an object" }
+                        if let arguments = function["arguments"], !arguments.isString && !arguments.isNull {
+                            return "choices[\(i)].\(name).tool_calls[\(j)].function.arguments is not a string"
+                        }
+                    }
+                }
+            case .completions:
+                if let text = choice["text"], !text.isString && !text.isNull { return "choices[\(i)].text is not a string" }
+            }
+        }
+        return nil
+    }
+}
