@@ -5,6 +5,7 @@
 //
 //   swift build -c release --product menshen-feature-bench
 //   .build/release/menshen-feature-bench --data bench-data --lexicons Lexicons [--runs 5]
+//       [--request Benchmarks/proxy/chat-4k.json] [--skip-reload]
 import Foundation
 import Screening
 
@@ -23,22 +24,24 @@ func memory() -> (rss: Double, peak: Double) {
 }
 
 var args = CommandLine.arguments.dropFirst()
-var data = "bench-data", lexiconDir = "Lexicons", runs = 5
+var data = "bench-data", lexiconDir = "Lexicons", runs = 5, request = "Benchmarks/proxy/chat-4k.json", skipReload = false
 while let a = args.popFirst() {
     switch a {
     case "--data": data = args.popFirst()!
     case "--lexicons": lexiconDir = args.popFirst()!
     case "--runs": runs = Int(args.popFirst()!)!
-    default: fatalError("usage: menshen-feature-bench [--data DIR] [--lexicons DIR] [--runs N]")
+    case "--request": request = args.popFirst()!
+    case "--skip-reload": skipReload = true
+    default: fatalError("usage: menshen-feature-bench [--data DIR] [--lexicons DIR] [--runs N] [--request FILE] [--skip-reload]")
     }
 }
 let clock = ContinuousClock()
 var failures: [String] = []
 
 // MARK: Reload: compile a new set while the old one still serves, as a hot reload does.
-print("== reload (full normalization; the old set stays alive during the build, as in a swap)")
-print("size   terms    reload_s  rss_before_MB  peak_during_swap_MB  rss_after_MB")
-for size in ["10k", "100k"] {
+if !skipReload { print("== reload (full normalization; the old set stays alive during the build, as in a swap)") }
+if !skipReload { print("size   terms    reload_s  rss_before_MB  peak_during_swap_MB  rss_after_MB") }
+for size in skipReload ? [] : ["10k", "100k"] {
     let terms = try! String(contentsOfFile: "\(data)/lexicon_\(size).txt", encoding: .utf8).split(separator: "\n")
     func file(_ extra: String) -> String {
         "@id: bench\n@category: bench\n@action: flag\n" + terms.map { t in "!@#\\".contains(t.first!) ? "\\" + t : String(t) }.joined(separator: "\n") + "\n\(extra)\n"
@@ -59,9 +62,26 @@ for size in ["10k", "100k"] {
     print(String(format: "%-5@ %7d  %9.3f  %13.1f  %19.1f  %12.1f", size as NSString, terms.count, median(times), before.rss, during.peak, during.rss))
 }
 
+let lexicons = try! LexiconSet.load(directory: lexiconDir)
+
+// MARK: Screening a chat request as the proxy does: each message's text on its own.
+print("\n== screening the prompts of a chat request (shipped lexicons, input direction)")
+let chat = try! JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: request))) as! [String: Any]
+let messageTexts = (chat["messages"] as! [[String: Any]]).compactMap { $0["content"] as? String }
+var requestTimes: [Double] = []
+for _ in 0..<(runs * 400) {
+    let start = clock.now
+    var found = 0
+    for text in messageTexts { found += lexicons.screen(text, direction: .input).matches.count }
+    requestTimes.append(seconds(clock.now - start))
+    if found != 0 { failures.append("the clean chat request has \(found) matches") }
+}
+print(String(format: "%@: %d texts, %d bytes: p50 %.1f µs p99 %.1f µs per request",
+             (request as NSString).lastPathComponent, messageTexts.count, messageTexts.reduce(0) { $0 + $1.utf8.count },
+             median(requestTimes) * 1e6, percentile(requestTimes, 0.99) * 1e6))
+
 // MARK: Desensitization
 print("\n== desensitization (shipped lexicons)")
-let lexicons = try! LexiconSet.load(directory: lexiconDir)
 let values = ["13812345678", "11010519491231002X", "4111111111111111", "zhang.san@example.com", "13987654321"]
 var prompt = ""
 while prompt.utf8.count < 4096 {

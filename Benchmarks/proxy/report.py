@@ -7,6 +7,8 @@ RUN_DIR (default bench-out/proxy-latest) holds what run.sh wrote:
   raw/wrk_c<conns>_<target>_r<round>.txt      wrk --latency output (non-streamed, ~4 KB POST)
   raw/h2load_c<conns>_<target>_r<round>.txt   h2load --h1 output (same request)
   raw/stream_c<conc>_<target>_r<round>.json   stream_client.py figures (streamed answer)
+  raw/floor_c64_<target>_r<round>.txt         wrk --latency output (GET /v1/models, unscreened)
+  metrics-menshen.txt   Menshen's /metrics after the run (menshen_scan_seconds)
   cpu.tsv     CPU ticks of the proxy and the upstream process during each cell
   load.tsv    `uptime` before every cell
   rss.tsv     servers' resident memory after the run
@@ -111,12 +113,12 @@ def load_cells(run_dir):
     """{(tool, conns, target, round): parsed} for wrk and h2load."""
     cells = {}
     for path in glob.glob(os.path.join(run_dir, "raw", "*.txt")):
-        m = re.match(r"(wrk|h2load)_c(\d+)_(\w+)_r(\d+)\.txt$", os.path.basename(path))
+        m = re.match(r"(wrk|h2load|floor)_c(\d+)_(\w+)_r(\d+)\.txt$", os.path.basename(path))
         if not m:
             continue
         tool, c, target, r = m.group(1), int(m.group(2)), m.group(3), int(m.group(4))
         text = open(path, encoding="utf-8", errors="replace").read()
-        parsed = parse_wrk(text) if tool == "wrk" else parse_h2load(text)
+        parsed = parse_h2load(text) if tool == "h2load" else parse_wrk(text)
         cells[(tool, c, target, r)] = parsed if parsed else {"failed_to_parse": text.strip()[-300:]}
     return cells
 
@@ -129,6 +131,19 @@ def load_streams(run_dir):
         if m:
             out[(int(m.group(1)), m.group(2), int(m.group(3)))] = json.load(open(path, encoding="utf-8"))
     return out
+
+
+def load_scan_times(run_dir):
+    """{direction: (mean µs, count)} from Menshen's menshen_scan_seconds histogram."""
+    path = os.path.join(run_dir, "metrics-menshen.txt")
+    if not os.path.exists(path):
+        return {}
+    sums, counts = {}, {}
+    for line in open(path, encoding="utf-8", errors="replace"):
+        m = re.match(r'menshen_scan_seconds_(sum|count)\{direction="(\w+)"\}\s+([0-9.eE+-]+)', line)
+        if m:
+            (sums if m.group(1) == "sum" else counts)[m.group(2)] = float(m.group(3))
+    return {d: (sums[d] / counts[d] * 1e6, int(counts[d])) for d in counts if counts[d] and d in sums}
 
 
 def load_cpu(run_dir):
@@ -323,6 +338,8 @@ def render(run_dir, old_whys):
     rounds = sorted({k[3] for k in cells} | {k[2] for k in streams})
     conns = sorted({k[1] for k in cells if k[0] == "wrk"})
     hconns = sorted({k[1] for k in cells if k[0] == "h2load"})
+    floor_conns = sorted({k[1] for k in cells if k[0] == "floor"})
+    scan_times = load_scan_times(run_dir)
     sconcs = sorted({k[0] for k in streams})
     secs = int(env.get("seconds", "0") or 0)
     nproc = env.get("nproc") or str(os.cpu_count())
@@ -488,6 +505,42 @@ def render(run_dir, old_whys):
                 w("| %d | %s | %s | %s | %s | %s / %s |" % (
                     c, LABEL[t], spread([x.get("rps") for x in rs], num), spread([x.get("mean") for x in rs], ms),
                     "%.2f" % med([v[t] / v["nginx"] for v in prr.values()]) if prr else "–", num(fails), num(non2)))
+        w("")
+
+    # floor
+    if floor_conns or scan_times:
+        w("### Where Menshen's time goes: the HTTP stack alone, and screening")
+        w("")
+    if floor_conns:
+        w("The same three targets answering `GET %s` (wrk, %d connections; the upstream returns the same ~1 KB "
+          "answer): Menshen passes it through **unscreened**, so this is what Hummingbird, AsyncHTTPClient and NIO cost "
+          "per request before any screening. CPU as in the table above." % (env.get("floor_path", "/v1/models"), floor_conns[0]))
+        w("")
+        w("| conns | target | req/s | p50 ms | p99 ms | req/s ÷ nginx | proxy CPU µs/req | errors |")
+        w("|---|---|---|---|---|---|---|---|")
+        for c in floor_conns:
+            prr = per_round(cells, "floor", c, "rps", rounds)
+            for t in TARGETS:
+                rs = [cells.get(("floor", c, t, r)) or {} for r in rounds]
+                cpu_us = []
+                for r in rounds:
+                    x = cells.get(("floor", c, t, r)) or {}
+                    cc = cpu.get(("floor", c, t, r))
+                    if t != "direct" and cc and x.get("requests"):
+                        cpu_us.append(cc[0] / x["requests"] * 1e6)
+                errs = sum((x.get("non2xx") or 0) + sum((x.get("socket_errors") or {}).values()) for x in rs)
+                w("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
+                    c, LABEL[t], spread([x.get("rps") for x in rs], num), spread([x.get("p50") for x in rs], ms),
+                    spread([x.get("p99") for x in rs], ms),
+                    "%.2f" % med([v[t] / v["nginx"] for v in prr.values()]) if prr else "–",
+                    spread(cpu_us, lambda v: "%.0f" % v) if t != "direct" else "–", num(errs)))
+        w("")
+    if scan_times:
+        parts = ["%s %.0f µs (mean over %s requests)" % (d, us, num(n)) for d, (us, n) in sorted(scan_times.items())]
+        w("Screening time per request, from Menshen's own `menshen_scan_seconds` histogram over the whole run "
+          "(wall time of the screening step; under load it includes time the thread waited for a core): %s. "
+          "*input* = every prompt text of the ~4 KB request (JSON read, automaton and regex rules); "
+          "*output* = the ~1 KB answer's text." % "; ".join(parts))
         w("")
 
     # streamed

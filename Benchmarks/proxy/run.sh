@@ -10,10 +10,14 @@
 #                 nginx returning a ~1 KB chat completion (shared upstream.conf); req/s, p50, p99
 #   streamed:     stream_client.py against stream_upstream.py (500 deltas of 1–3 characters,
 #                 2 ms apart); per-delta added delay, time to first token, total
+#   floor:        wrk GET /v1/models at 64 connections (passed through unscreened by Menshen,
+#                 the same ~1 KB answer): what the HTTP stack alone costs per request; and
+#                 Menshen's own menshen_scan_seconds (from its /metrics after the run): what
+#                 screening the prompt and the answer takes
 #
 # Usage: Benchmarks/proxy/run.sh [--reps R] [--seconds S] [--conns 4,64] [--no-h2load]
 #            [--stream-conc 1,8] [--stream-requests N] [--deltas 500] [--gap-ms 2]
-#            [--no-stream] [--no-report]
+#            [--no-stream] [--no-floor] [--no-report]
 #
 #   --reps             rounds; in each round every cell runs once per target, targets in a
 #                      rotating order (default 3)
@@ -25,6 +29,7 @@
 #                      a cell is N × concurrency requests, ~1.2 s each)
 #   --deltas, --gap-ms the upstream's answer: deltas per answer (500), gap between them (2 ms)
 #   --no-stream        non-streamed cells only
+#   --no-floor         no unscreened GET cells
 #   --no-report        measure only; run `Benchmarks/proxy/report.py RUN_DIR` later
 #
 # Environment:
@@ -50,6 +55,7 @@ stream_requests=10
 deltas=500
 gap_ms=2
 do_stream=1
+do_floor=1
 report=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -62,6 +68,7 @@ while [ $# -gt 0 ]; do
     --deltas) deltas=$2; shift 2 ;;
     --gap-ms) gap_ms=$2; shift 2 ;;
     --no-stream) do_stream=0; shift ;;
+    --no-floor) do_floor=0; shift ;;
     --no-report) report=0; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -223,6 +230,7 @@ surl[direct]=http://127.0.0.1:$p_sup$path
 surl[nginx]=http://127.0.0.1:$p_nginx_s$path
 surl[menshen]=http://127.0.0.1:$p_menshen_s$path
 targets=(direct nginx menshen)
+floor_path=/v1/models
 
 # ---------------------------------------------------------------- sanity (same answer everywhere)
 sanity=$run_dir/sanity.txt
@@ -271,6 +279,8 @@ seconds=$secs
 conns=$conns
 h2load=$do_h2load
 stream=$do_stream
+floor=$do_floor
+floor_path=$floor_path
 stream_conc=$stream_conc
 stream_requests=$stream_requests
 deltas=$deltas
@@ -343,6 +353,18 @@ for ((r = 1; r <= reps; r++)); do
       done
     fi
   done
+  # ------------------------------------------------------------ floor: unscreened GET
+  if [ "$do_floor" = 1 ]; then
+    for t in $(rotated "$r"); do
+      pp=$(proxy_pid "$t")
+      alive "floor c64 $t r$r"; load "floor c64 $t r$r"
+      a=$(ticks $pp); u=$(ticks "$pid_up")
+      f=$run_dir/raw/floor_c64_${t}_r${r}.txt
+      wrk -t2 -c64 -d"${secs}s" --timeout 10s --latency "${url[$t]%$path}$floor_path" >"$f" 2>&1 || true
+      printf 'floor\t%s\t%s\t%s\t%s\t%s\t%s\n' 64 "$t" "$r" "$(( $(ticks $pp) - a ))" "$(( $(ticks "$pid_up") - u ))" "$(getconf CLK_TCK)" >>"$cpufile"
+      log "round $r floor GET c64 $t: $(grep -E 'Requests/sec' "$f" | tr -s ' ')$(grep -E 'Non-2xx|Socket errors' "$f" | tr -s ' ' | sed 's/^/ — /' | tr -d '\n')"
+    done
+  fi
   # ------------------------------------------------------------ streamed cells
   if [ "$do_stream" = 1 ]; then
     for sc in "${sconc_list[@]}"; do
@@ -358,6 +380,8 @@ for ((r = 1; r <= reps; r++)); do
 done
 load end
 alive "end of run"
+# Menshen's own screening-time histogram (menshen_scan_seconds), over the whole run.
+curl -s "http://127.0.0.1:$p_admin/metrics" >"$run_dir/metrics-menshen.txt" || true
 
 # Memory of the servers after the run (VmRSS, kB), and anything Menshen logged.
 {
