@@ -9,14 +9,17 @@ struct RegexChannel: Sendable {
     let matchData: PCRE2Pattern.MatchData
     /// The folding maps every ASCII byte to itself (so ASCII runs are copied as they are).
     let asciiUnchanged: Bool
-    /// Window bytes and, per byte, the original stream range of the scalar it came from.
+    /// Window bytes (the folded text the rules run on).
     var window: [UInt8] = []
     /// While nothing appended so far was changed by folding, window byte `k` *is* stream byte
-    /// `windowBase + k` and the origin arrays stay empty: most texts (no full-width forms, no
-    /// invisible characters) never pay for them. The first changed scalar fills them in.
+    /// `windowBase + k` and `segments` stays empty. After the first changed scalar, `segments`
+    /// says where each window byte came from.
     var exact = true
-    var originStart: [Int] = []
-    var originEnd: [Int] = []
+    /// Where window bytes come from once folding changed something, in window space, ordered:
+    /// a run copied unchanged, or the bytes one folded scalar became. One segment per change,
+    /// not an offset per byte: Chinese text has full-width punctuation in nearly every sentence,
+    /// and per-byte offset arrays cost more than the regex rules themselves.
+    var segments: [OriginSegment] = []
     /// Window-space offset of `window[0]` (window-space grows monotonically).
     var windowBase = 0
     /// Per rule: where the next search starts, and where a partial match holds text back.
@@ -90,39 +93,52 @@ struct RegexChannel: Sendable {
         return i
     }
 
-    /// Stream offset where window byte `k`'s scalar starts / ends.
-    @inline(__always) func originStart(_ k: Int) -> Int { exact ? windowBase + k : originStart[k] }
-    @inline(__always) func originEnd(_ k: Int) -> Int { exact ? windowBase + k + 1 : originEnd[k] }
+    /// Stream offset where window byte `k`'s scalar starts / ends. (For a byte inside an
+    /// unchanged multi-byte scalar the end is approximate, but ends are only read at a scalar's
+    /// last byte, where it is exact.) Read on matches and holds only, never per byte.
+    func originStart(_ k: Int) -> Int { exact ? windowBase + k : origin(windowBase + k).start }
+    func originEnd(_ k: Int) -> Int { exact ? windowBase + k + 1 : origin(windowBase + k).end }
+
+    private func origin(_ position: Int) -> (start: Int, end: Int) {
+        // The last segment starting at or before `position` (there is one: segments cover the window).
+        var lo = 0, hi = segments.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if segments[mid].windowStart <= position { lo = mid } else { hi = mid - 1 }
+        }
+        let s = segments[lo]
+        if let end = s.foldedEnd { return (s.streamStart, end) }
+        let start = s.streamStart + (position - s.windowStart)
+        return (start, start + 1)
+    }
 
     /// Appends bytes that are their own folding (whole scalars), starting at stream offset `start`.
     @inline(__always)
     private mutating func appendUnchanged(_ run: UnsafeBufferPointer<UInt8>, start: Int) {
         guard !run.isEmpty else { return }
+        if !exact {
+            let position = windowBase + window.count
+            let continues = segments.last.map { $0.foldedEnd == nil && $0.streamStart + (position - $0.windowStart) == start } ?? false
+            if !continues { segments.append(OriginSegment(windowStart: position, streamStart: start, foldedEnd: nil)) }
+        }
         window.append(contentsOf: run)
-        guard !exact else { return }
-        originStart.append(contentsOf: start..<(start + run.count))
-        originEnd.append(contentsOf: (start + 1)...(start + run.count))
     }
 
-    /// Leaves exact mode: writes out the identity mapping of the window so far. (For a byte
-    /// inside a multi-byte scalar the end is approximate, but ends are only read at a scalar's
-    /// last byte, where it is exact.)
+    /// Leaves exact mode: so far window space and stream space coincide.
     private mutating func materializeOrigins() {
         exact = false
-        originStart = Array(windowBase..<(windowBase + window.count))
-        originEnd = Array((windowBase + 1)..<(windowBase + window.count + 1))
-        originStart.reserveCapacity(window.capacity)
-        originEnd.reserveCapacity(window.capacity)
+        segments = [OriginSegment(windowStart: windowBase, streamStart: windowBase, foldedEnd: nil)]
     }
 
     @inline(__always)
     private mutating func appendScalar(_ scalar: UInt32, start: Int, end: Int) {
+        let position = windowBase + window.count
+        // A scalar folded into several appends them one by one, all from the same stream range.
+        if let last = segments.last, last.foldedEnd == end && last.streamStart == start {} else {
+            segments.append(OriginSegment(windowStart: position, streamStart: start, foldedEnd: end))
+        }
         let u = Unicode.Scalar(scalar) ?? "\u{FFFD}"
         UTF8.encode(u, into: { window.append($0) })
-        for _ in 0..<UTF8.width(u) {
-            originStart.append(start)
-            originEnd.append(end)
-        }
     }
 
 
@@ -184,9 +200,8 @@ struct RegexChannel: Sendable {
         let drop = keepFrom - windowBase
         if drop > 4096 || (drop > 0 && drop * 2 > window.count) {
             window.removeFirst(drop)
-            if !exact {
-                originStart.removeFirst(drop)
-                originEnd.removeFirst(drop)
+            if !exact, let first = segments.lastIndex(where: { $0.windowStart <= keepFrom }), first > 0 {
+                segments.removeFirst(first)      // the segment holding `keepFrom` stays
             }
             windowBase = keepFrom
         }
@@ -205,4 +220,15 @@ struct RegexChannel: Sendable {
         }
         return i
     }
+}
+
+/// Where a run of window bytes came from (see `RegexChannel.segments`).
+struct OriginSegment: Sendable {
+    /// Window-space offset of the run's first byte.
+    let windowStart: Int
+    /// Stream offset of the first byte's scalar.
+    let streamStart: Int
+    /// For the bytes of one folded scalar: the end of its stream range (every byte maps to
+    /// `streamStart..<foldedEnd`). Nil for a run copied unchanged, byte for byte.
+    let foldedEnd: Int?
 }

@@ -89,6 +89,10 @@ let scanCases: [ScanCase] = [
     ScanCase(text: "AbC abc ＡｂＣ", direction: .output, expected: [("exact.test", "AbC")]),   // normalize: none
     ScanCase(text: "电话13812345678", direction: .output, expected: [("pii.mobile", "13812345678")]),
     ScanCase(text: "电话138 1234 5678。", direction: .input, expected: [("pii.mobile", "138 1234 5678")]),
+    // Folding inside and around a regex match: the match maps back to the original bytes.
+    ScanCase(text: "电话：１３８１２３４５６７８，谢谢", direction: .input, expected: [("pii.mobile", "１３８１２３４５６７８")]),
+    ScanCase(text: "，，电话１３８\u{200B}1234\u{200B}５６７８！再打１３９ ８７６５ ４３２１。", direction: .input,
+             expected: [("pii.mobile", "１３８\u{200B}1234\u{200B}５６７８"), ("pii.mobile", "１３９ ８７６５ ４３２１")]),
     ScanCase(text: "电话１３８１２３４５６７８", direction: .input, expected: [("pii.mobile", "１３８１２３４５６７８")]),
     // Plain text first, folded text later (the regex window switches to explicit origins
     // mid-stream), and folded text between two plain matches: offsets must stay exact.
