@@ -40,10 +40,21 @@ final class UpstreamPool: Sendable {
         var cooldown: Duration = .seconds(10)
     }
 
+    /// A request waiting for a slot on a saturated upstream.
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Bool, Never>
+        /// Gives up after the upstream's queue wait; cancelled when a slot is handed over.
+        var timer: Task<Void, Never>?
+    }
+
     private struct State {
         var inFlight = 0
         var consecutiveFailures = 0
         var unhealthyUntil: ContinuousClock.Instant?
+        /// First come, first served: a released slot goes to the longest waiter.
+        var waiters: [Waiter] = []
+        var nextWaiterID: UInt64 = 0
     }
 
     let upstreams: [UpstreamConfiguration]
@@ -74,19 +85,55 @@ final class UpstreamPool: Sendable {
         for (i, upstream) in upstreams.enumerated() where !excluded.contains(i) {
             guard isHealthy(i) else { continue }
             if tryTake(i) { return Lease(index: i, upstream: upstream) }
-            // Saturated: wait a short while for a slot before overflowing to the next upstream.
-            let deadline = ContinuousClock.now + upstream.queueWait
-            while ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(1))
-                if tryTake(i) { return Lease(index: i, upstream: upstream) }
-            }
+            // Saturated: wait up to the queue wait for a released slot, then overflow to the next.
+            if await waitForSlot(i, within: upstream.queueWait) { return Lease(index: i, upstream: upstream) }
         }
         return nil
     }
 
+    /// Queues for a slot on upstream `i`; true when a released slot was handed over (the
+    /// in-flight count already includes it), false after `wait` or on cancellation.
+    private func waitForSlot(_ i: Int, within wait: Duration) async -> Bool {
+        let id = states[i].withLockedValue { s -> UInt64 in s.nextWaiterID += 1; return s.nextWaiterID }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let takenAtOnce = states[i].withLockedValue { s -> Bool in
+                    if s.inFlight < upstreams[i].maxInFlight { s.inFlight += 1; return true }   // freed meanwhile
+                    s.waiters.append(Waiter(id: id, continuation: continuation))
+                    return false
+                }
+                if takenAtOnce { continuation.resume(returning: true); return }
+                let timer = Task { [self] in
+                    try? await Task.sleep(for: wait)
+                    abandon(i, id)
+                }
+                let handedOver = states[i].withLockedValue { s -> Bool in
+                    guard let k = s.waiters.firstIndex(where: { $0.id == id }) else { return true }
+                    s.waiters[k].timer = timer
+                    return false
+                }
+                if handedOver { timer.cancel() }
+            }
+        } onCancel: {
+            abandon(i, id)
+        }
+    }
+
+    /// Takes waiter `id` out of the queue (its wait is over) and tells it no slot came.
+    private func abandon(_ i: Int, _ id: UInt64) {
+        let waiter = states[i].withLockedValue { s -> Waiter? in
+            guard let k = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return s.waiters.remove(at: k)
+        }
+        waiter?.timer?.cancel()
+        waiter?.continuation.resume(returning: false)
+    }
+
     func release(_ lease: Lease, _ outcome: Outcome) {
-        states[lease.index].withLockedValue { s in
-            s.inFlight -= 1
+        let next = states[lease.index].withLockedValue { s -> Waiter? in
+            // The slot goes straight to the longest waiter, if any (the count stays as it is).
+            let next: Waiter? = s.waiters.isEmpty ? nil : s.waiters.removeFirst()
+            if next == nil { s.inFlight -= 1 }
             switch outcome {
             case .success:
                 s.consecutiveFailures = 0
@@ -97,12 +144,18 @@ final class UpstreamPool: Sendable {
                     s.unhealthyUntil = ContinuousClock.now + health.cooldown
                 }
             }
+            return next
         }
+        next?.timer?.cancel()
+        next?.continuation.resume(returning: true)
     }
 
-    /// In-flight counts and health, for `/admin/upstreams` and tests.
-    func snapshot() -> [(name: String, inFlight: Int, healthy: Bool)] {
-        upstreams.indices.map { i in (upstreams[i].name, states[i].withLockedValue { $0.inFlight }, isHealthy(i)) }
+    /// In-flight and queued counts and health, for tests.
+    func snapshot() -> [(name: String, inFlight: Int, waiting: Int, healthy: Bool)] {
+        upstreams.indices.map { i in
+            let (inFlight, waiting) = states[i].withLockedValue { ($0.inFlight, $0.waiters.count) }
+            return (upstreams[i].name, inFlight, waiting, isHealthy(i))
+        }
     }
 
     private func isHealthy(_ i: Int) -> Bool {
