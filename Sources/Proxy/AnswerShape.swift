@@ -6,11 +6,13 @@
 /// (fail closed): the whole answer when buffered, the rest of the stream when streamed.
 enum AnswerShape {
     /// Why `document` cannot be screened, or nil when it can. `streamed` checks a chunk
-    /// (`choices[].delta`, and a chunk without `choices`, such as an error object or a usage
+    /// (`choices[].delta`, and a chunk without `choices` (or with `null`), such as an error object or a usage
     /// chunk, carries no answer text); otherwise a whole answer (`choices[].message`, required).
     static func problem(_ document: JSONDocument, route: ScreenedRoute, streamed: Bool) -> String? {
         guard document.root.isObject else { return "the answer is not a JSON object" }
-        guard let choicesNode = document.root["choices"] else { return streamed ? nil : "the answer has no 'choices'" }
+        guard let choicesNode = document.root["choices"], !(streamed && choicesNode.isNull) else {
+            return streamed ? nil : "the answer has no 'choices'"
+        }
         guard let choices = choicesNode.elements else { return "'choices' is not an array" }
         for (i, choice) in choices.enumerated() {
             guard choice.isObject else { return "choices[\(i)] is not an object" }

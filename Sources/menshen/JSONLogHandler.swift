@@ -16,26 +16,22 @@ struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
+    func log(event: LogEvent) {
         var object: [String: Any] = [
-            "time": ISO8601DateFormatter.withFractions.string(from: Date()),
-            "level": level.rawValue,
+            "time": Date().formatted(Self.timeFormat),
+            "level": event.level.rawValue,
             "label": label,
-            "source": source,
-            "message": message.description,
+            "source": event.source,
+            "message": event.message.description,
         ]
-        for (k, v) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) { object[k] = "\(v)" }
+        for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { object[k] = "\(v)" }
+        if let error = event.error { object["error"] = "\(error)" }
         guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         data.append(0x0A)
         FileHandle.standardError.write(data)
     }
-}
 
-extension ISO8601DateFormatter {
-    nonisolated(unsafe) static let withFractions: ISO8601DateFormatter = {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
-    }()
+    /// RFC 3339 with fractions, UTC. A format style is a value: unlike a shared
+    /// `ISO8601DateFormatter`, it is safe to use from every thread that logs.
+    static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 }
