@@ -37,6 +37,9 @@ struct InputOutcome: Sendable {
     let externalC3: Bool
     let isStream: Bool
     let model: String?
+    /// Choices asked for (`n`; absent or null is 1); nil when `n` is anything but a plain
+    /// whole number (model servers coerce `"1000"` and `1e3`, so those must not slip past the limit).
+    let choices: Int?
     var matches: [Match] { texts.flatMap(\.result.matches) }
 }
 
@@ -113,7 +116,8 @@ enum PayloadScreening {
         }
         return InputOutcome(decision: decision, texts: texts, forwardBody: forward, externalBody: externalBody,
                             externalC3: foundC3, isStream: document.root["stream"]?.boolValue ?? false,
-                            model: document.string(document.root["model"]))
+                            model: document.string(document.root["model"]),
+                            choices: document.root["n"].map { $0.isNull ? 1 : document.int($0) } ?? 1)
     }
 
     /// A screened text of a payload: its string node and its place, for audit and answers.

@@ -21,6 +21,7 @@ extension SidecarConfiguration {
         ("limits.max_request_bytes", "MENSHEN_MAX_REQUEST_BYTES", "Largest request body on a screened route; larger gets 413. Default 4194304."),
         ("limits.max_response_bytes", nil, "Largest non-streamed answer Menshen buffers to screen; larger gets 502. Default 33554432."),
         ("limits.max_event_bytes", nil, "Largest single SSE line from the upstream. Default 4194304."),
+        ("limits.max_choices", nil, "Most choices per answer: a request with a larger n gets 400; a stream naming a choice beyond it is ended with an error event. Default 16."),
         ("limits.max_upstream_connections", nil, "Most upstream connections at once. Default 512."),
         ("timeouts.connect", nil, "Connecting to the upstream (502 after). Default 5s."),
         ("timeouts.response_head", "MENSHEN_RESPONSE_TIMEOUT", "Until the upstream's response head arrives (504 after). Default 300s."),
@@ -155,12 +156,13 @@ extension SidecarConfiguration {
             case "upstream": config.upstream = v.string
             case "lexicons": config.lexicons = v.string ?? config.lexicons
             case "limits":
-                mapping(v, key, allowed: ["max_request_bytes", "max_response_bytes", "max_event_bytes", "max_upstream_connections"]) { name, node in
+                mapping(v, key, allowed: ["max_request_bytes", "max_response_bytes", "max_event_bytes", "max_upstream_connections", "max_choices"]) { name, node in
                     guard let n = int(node, "limits.\(name)") else { return }
                     switch name {
                     case "max_request_bytes": config.limits.maxRequestBytes = n
                     case "max_response_bytes": config.limits.maxResponseBytes = n
                     case "max_event_bytes": config.limits.maxEventBytes = n
+                    case "max_choices": config.limits.maxChoices = n
                     default: config.limits.maxUpstreamConnections = n
                     }
                 }

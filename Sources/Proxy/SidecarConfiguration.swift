@@ -142,6 +142,10 @@ public struct SidecarConfiguration: Sendable, Equatable {
         public var maxEventBytes = 4 << 20
         /// Most connections to the upstream at once (each streamed answer holds one).
         public var maxUpstreamConnections = 512
+        /// Most choices per answer: a request asking for more (`n`) gets 400, and a stream that
+        /// names a choice beyond it is ended. Each streamed choice keeps scanners and held text
+        /// of its own, so this bounds a stream's memory.
+        public var maxChoices = 16
     }
 
     /// Timeouts towards the upstream and for shutdown.

@@ -121,6 +121,11 @@ struct SidecarResponder: HTTPResponder {
             logger.debug("prompt blocked", metadata: ["request_id": "\(requestID)"])
             return error.response(requestID: requestID, extraHeaders: menshenHeaders(snapshot, decision: .block))
         }
+        // Each choice of a streamed answer keeps scanners and held text of its own.
+        let maxChoices = configuration.limits.maxChoices
+        guard let n = input.choices, n <= maxChoices else {
+            throw OpenAIError.badRequest("'n' must be a whole number no larger than \(maxChoices) (limits.max_choices)", code: "too_many_choices")
+        }
         // 2. Forward it: the primary serves while it has capacity; otherwise overflow in order.
         let routed = try await dispatch(request, input: input, route: route, requestID: requestID, pseudonyms: pseudonyms)
         // 3. Screen the answer (placeholders are restored after screening, on released text only).
@@ -281,7 +286,7 @@ struct SidecarResponder: HTTPResponder {
         let labeling = self.labeling
         let hooks = self.hooks
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            var screener = StreamScreener(snapshot: snapshot, route: route, pseudonyms: context.pseudonyms)
+            var screener = StreamScreener(snapshot: snapshot, route: route, pseudonyms: context.pseudonyms, maxChoices: limits.maxChoices)
             var labeler = labeling.map { StreamLabeler(labeler: $0.labeler, route: route) }
             var gate = hooks.flatMap { $0.screens(direction: .output, role: "assistant") ? StreamHookGate(runner: $0, route: route, requestID: requestID, fields: snapshot.policy.outputFields) : nil }
             var gateStopped = false

@@ -73,10 +73,14 @@ struct StreamScreener {
     /// Bytes held back right now, summed over fields (for metrics).
     var heldBytes: Int { fields.values.reduce(0) { $0 + $1.held.count } }
 
-    init(snapshot: Snapshot, route: ScreenedRoute, pseudonyms: PseudonymMap? = nil) {
+    /// Choice indices from 0 up to this; a chunk naming another ends the stream (memory bound).
+    let maxChoices: Int
+
+    init(snapshot: Snapshot, route: ScreenedRoute, pseudonyms: PseudonymMap? = nil, maxChoices: Int = 16) {
         self.snapshot = snapshot
         self.route = route
         self.pseudonyms = pseudonyms
+        self.maxChoices = maxChoices
     }
 
     /// The strongest decision so far.
@@ -105,6 +109,12 @@ struct StreamScreener {
             return refuse(error == .invalidUTF8 ? "an event is not valid UTF-8" : "an event is not valid JSON or repeats a key")
         }
         if let problem = AnswerShape.problem(document, route: route, streamed: true) { return refuse(problem) }
+        for choice in document.root["choices"]?.elements ?? [] {
+            guard let node = choice["index"] else { continue }          // no index: choice 0
+            guard let index = document.int(node), index < maxChoices else {
+                return refuse("a chunk names a choice beyond limits.max_choices (\(maxChoices))")
+            }
+        }
         if let output = processPlain(event, document) { return output }
         guard let json = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any],
               let choices = json["choices"] as? [Any] else {

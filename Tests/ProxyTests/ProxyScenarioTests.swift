@@ -102,6 +102,27 @@ import Testing
         #expect(!reply.text.contains("稳赚不赔"), "\(name): nothing of the answer reaches the client")
     }
 
+    @Test func choicesAreBounded() async throws {
+        let h = try await SidecarHarness.start { $0.limits.maxChoices = 4 }
+        defer { Task { await h.stop() } }
+        for n in [#"5"#, #""2""#, #"1e1"#, #"-1"#] {
+            let body = Array(#"{"model":"m","n":\#(n),"messages":[{"role":"user","content":"hi"}]}"#.utf8)
+            let reply = try await h.post("/v1/chat/completions", body)
+            #expect(reply.status == 400, "n: \(n)")
+            #expect((reply.json?["error"] as? [String: Any])?["code"] as? String == "too_many_choices", "n: \(n)")
+        }
+        #expect(h.upstream.received.isEmpty, "nothing was forwarded")
+        h.upstream.script(.json(chatAnswer("好的")))
+        let ok = try await h.post("/v1/chat/completions", Array(#"{"model":"m","n":4,"messages":[{"role":"user","content":"hi"}]}"#.utf8))
+        #expect(ok.status == 200)
+        // A stream that names a choice beyond the limit is ended (each choice costs scanners).
+        h.upstream.script(.stream([sseChunk(content: "你好", index: 0) + sseChunk(content: "多", index: 4) + sseAnswer(["。"])]))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi", stream: true))
+        #expect(reply.events.contains { $0.contains("upstream_answer_unscreenable") })
+        #expect(!reply.text.contains("多"))
+        #expect(reply.events.last == "[DONE]")
+    }
+
     @Test func answerErrorsWithAnotherStatusPassThrough() async throws {
         let h = try await SidecarHarness.start()
         defer { Task { await h.stop() } }
