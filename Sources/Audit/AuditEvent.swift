@@ -21,6 +21,9 @@ public struct AuditEvent: Sendable, Equatable {
         /// A classifier hook failed (timeout, error); `detail` says how, `action` what the
         /// fail mode did, if anything.
         case classifierFailure = "classifier_failure"
+        /// The model server's answer could not be screened (not JSON, an unexpected shape) and
+        /// was refused; `detail` says what was wrong with it, `upstream` who sent it.
+        case unscreenableAnswer = "unscreenable_answer"
     }
 
     /// What Menshen did to the text.

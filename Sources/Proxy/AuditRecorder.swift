@@ -88,6 +88,17 @@ struct AuditRecorder: Sendable {
         return events
     }
 
+    /// The event for an answer refused because it could not be screened (a block: written
+    /// durably before the refusal leaves). `problem` describes the shape, never the text.
+    func unscreenableAnswer(_ problem: String, snapshot: Snapshot, context: Context) -> AuditEvent {
+        var e = AuditEvent(requestID: context.requestID, kind: .unscreenableAnswer, action: .block, route: context.route,
+                           model: context.model, upstream: context.upstream, direction: .output)
+        e.lexiconVersion = snapshot.version
+        e.client = context.client
+        e.detail = problem
+        return e
+    }
+
     /// Up to `maxExcerptCharacters` around the first match, every match masked.
     private func excerpt(_ bytes: [UInt8], around group: [Match], all: [Match]) -> String {
         let masked = settings.rawExcerpts ? bytes : Masker.apply(to: bytes, matches: all, rules: [], offset: 0, style: .full)
@@ -103,9 +114,13 @@ struct AuditRecorder: Sendable {
 
     /// Writes events; blocks are durable (on disk before the response completes). With
     /// `on_write_failure: fail_closed`, a log that cannot write makes the request fail (503).
+    ///
+    /// Blocks are written last: the log's single writer keeps queue order, so the fsync of a
+    /// block also covers the other events of the same call (the mask of a phone number in a
+    /// blocked prompt is on disk with the block, for one fsync).
     func record(_ events: [AuditEvent]) async throws(OpenAIError) {
         guard let log, !events.isEmpty else { return }
-        for e in events {
+        for e in events.filter({ $0.action != .block }) + events.filter({ $0.action == .block }) {
             do {
                 if e.action == .block { try await log.recordDurably(e) } else { try await log.record(e) }
                 metrics.auditEvent(action: e.action?.rawValue ?? e.kind.rawValue)

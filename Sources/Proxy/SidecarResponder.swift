@@ -220,16 +220,15 @@ struct SidecarResponder: HTTPResponder {
             return Response(status: .init(code: Int(response.status.code)), headers: responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: false),
                             body: .init(byteBuffer: ByteBuffer(data: data)))
         }
-        let document: JSONDocument
-        do {
-            document = try JSONDocument(data)
-            if let problem = AnswerShape.problem(document, route: route, streamed: false) { throw OpenAIError.unscreenableAnswer(problem) }
-        } catch let error as JSONDocument.ParseError {
-            logger.warning("answer refused: not JSON Menshen can read", metadata: ["request_id": "\(requestID)", "problem": "\(error)"])
-            throw OpenAIError.unscreenableAnswer(error == .invalidUTF8 ? "it is not valid UTF-8" : "it is not valid JSON or repeats a key")
-        } catch let error as OpenAIError {
-            logger.warning("answer refused: unexpected shape", metadata: ["request_id": "\(requestID)", "problem": "\(error.message)"])
-            throw error
+        var answerDocument: JSONDocument?
+        var parseError: JSONDocument.ParseError?
+        do { answerDocument = try JSONDocument(data) } catch { parseError = error }
+        guard let document = answerDocument else {
+            let problem = parseError == .invalidUTF8 ? "it is not valid UTF-8" : "it is not valid JSON or repeats a key"
+            try await refuseUnscreenable(problem, logged: parseError.map { "\($0)" } ?? problem, context: context)
+        }
+        if let problem = AnswerShape.problem(document, route: route, streamed: false) {
+            try await refuseUnscreenable(problem, logged: problem, context: context)
         }
         let scanStart = ContinuousClock.now
         var screened = PayloadScreening.screenOutput(data, document: document, route: route, snapshot: snapshot)
@@ -268,6 +267,13 @@ struct SidecarResponder: HTTPResponder {
         if let aigcHeader { headers[.aigcLabel] = aigcHeader }
         buffer = ByteBuffer(data: screened.body)
         return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: buffer))
+    }
+
+    /// Refuses an answer that cannot be screened: a durable audit event, a log warning, then 502.
+    private func refuseUnscreenable(_ problem: String, logged: String, context: AnswerContext) async throws -> Never {
+        logger.warning("answer refused: it cannot be screened", metadata: ["request_id": "\(context.requestID)", "problem": "\(logged)"])
+        try await audit.record([audit.unscreenableAnswer(problem, snapshot: context.snapshot, context: context.audit)])
+        throw OpenAIError.unscreenableAnswer(problem)
     }
 
     /// A streamed answer: each upstream event re-emitted with only its settled text.
@@ -335,8 +341,11 @@ struct SidecarResponder: HTTPResponder {
                     for event in try parser.feed(chunk.readableBytesView) {
                         let output = screener.process(event)
                         if let refusal = output.refusal {
-                            logger.warning("streamed answer refused: unexpected shape", metadata: ["request_id": "\(requestID)", "problem": "\(refusal)"])
+                            logger.warning("streamed answer refused: it cannot be screened", metadata: ["request_id": "\(requestID)", "problem": "\(refusal)"])
                             upstreamFailure = OpenAIError.unscreenableAnswer(refusal)
+                            do { try await audit.record([audit.unscreenableAnswer(refusal, snapshot: snapshot, context: context.audit)]) } catch {
+                                logger.error("audit write failed for a refused stream", metadata: ["request_id": "\(requestID)"])
+                            }
                         }
                         try await send(output.events, &writer)
                         metrics.holdBack(bytes: screener.heldBytes)

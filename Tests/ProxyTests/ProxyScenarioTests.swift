@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Audit
 import Foundation
 import NIOCore
 @testable import Proxy
@@ -89,9 +90,10 @@ import Testing
         ("arguments not a string", #"{"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f","arguments":{"x":"稳赚不赔"}}}]}}]}"#),
     ]
 
-    @Test("answers Menshen cannot read are refused", arguments: unscreenableAnswers)
+    @Test("answers Menshen cannot read are refused and audited", arguments: unscreenableAnswers)
     func unscreenableAnswerIsRefused(_ name: String, _ answer: String) async throws {
-        let h = try await SidecarHarness.start()
+        let auditDir = NSTemporaryDirectory() + "menshen-audit-" + UUID().uuidString
+        let h = try await SidecarHarness.start { $0.audit.log.directory = auditDir }
         defer { Task { await h.stop() } }
         h.upstream.script(.json(answer))
         let reply = try await h.post("/v1/chat/completions", json: chatRequest("推荐理财"))
@@ -100,6 +102,15 @@ import Testing
         #expect(error?["code"] as? String == "upstream_answer_unscreenable", "\(name)")
         #expect(error?["type"] as? String == "upstream_error", "\(name)")
         #expect(!reply.text.contains("稳赚不赔"), "\(name): nothing of the answer reaches the client")
+        // The refusal is a block: its event is on disk before the 502 leaves, without the answer's text.
+        let files = try AuditVerifier.files(inDirectory: auditDir)
+        let lines = try files.flatMap { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n") }
+        let events = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let refused = try #require(events.first { $0["kind"] as? String == "unscreenable_answer" }, "\(name)")
+        #expect(refused["action"] as? String == "block")
+        #expect(refused["upstream"] as? String == "primary")
+        #expect((refused["detail"] as? String)?.isEmpty == false)
+        #expect(!lines.joined().contains("稳赚不赔"), "\(name): no answer text in the audit log")
     }
 
     @Test func choicesAreBounded() async throws {
@@ -136,7 +147,8 @@ import Testing
 
     @Test("a stream chunk Menshen cannot read ends the stream", arguments: [1, 7, 100_000])
     func unscreenableChunkEndsTheStream(pieceSize: Int) async throws {
-        let h = try await SidecarHarness.start()
+        let auditDir = NSTemporaryDirectory() + "menshen-audit-" + UUID().uuidString
+        let h = try await SidecarHarness.start { $0.audit.log.directory = auditDir }
         defer { Task { await h.stop() } }
         let chunks = sseChunk(content: "今天天气很好。") + Array("data: 稳赚不赔\n\n".utf8) + sseAnswer(["稳赚", "不赔"])
         h.upstream.script(.stream(pieces(chunks, size: pieceSize)))
@@ -146,6 +158,9 @@ import Testing
         #expect(!reply.text.contains("稳赚"))
         #expect(reply.events.contains { $0.contains("upstream_answer_unscreenable") })
         #expect(reply.events.last == "[DONE]")
+        let files = try AuditVerifier.files(inDirectory: auditDir)
+        let lines = try files.flatMap { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n") }
+        #expect(lines.contains { $0.contains(#""kind":"unscreenable_answer""#) }, "the refusal is audited before the stream ends")
     }
 
     @Test func streamChunksWithoutChoicesPassThrough() async throws {
