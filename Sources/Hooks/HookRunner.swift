@@ -88,10 +88,11 @@ public final class HookRunner: Sendable {
     /// An HTTP client suited to hooks: a pool as large as the hooks' slots, no connection
     /// retries (a refused connection fails at once instead of using up the timeout), no
     /// redirects. The caller shuts it down.
-    public static func makeHTTPClient(for settings: HookSettings,
+    /// `minimumSlots` leaves room for hooks a later reload adds.
+    public static func makeHTTPClient(for settings: HookSettings, minimumSlots: Int = 1,
                                       eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
-        let slots = max(1, settings.hooks.reduce(0) { $0 + $1.maxConcurrent })
+        let slots = max(minimumSlots, settings.hooks.reduce(0) { $0 + $1.maxConcurrent })
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: slots)
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout = .init(connect: .seconds(5))

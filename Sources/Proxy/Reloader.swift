@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import Crypto
 import Dispatch
 import Foundation
+import Hooks
 import Logging
 import Screening
 
@@ -45,9 +47,19 @@ public actor Reloader {
     /// sections a reload cannot apply.
     private var startPolicy: SidecarConfiguration?
     /// Policy sections changed in the file since start that only a restart applies (a reload
-    /// swaps lexicons and `screening`; listeners, upstreams, hooks, labels, audit and limits
-    /// are built once). Empty when there are none.
+    /// swaps lexicons, `screening` and the hooks; listeners, upstreams, labels, audit and
+    /// limits are built once). Empty when there are none.
     public private(set) var restartRequired: [String] = []
+    /// The HTTP client hook runners built by a reload use (set by the sidecar when it starts;
+    /// until then a change of the hooks is named as needing a restart).
+    private var hookClient: HTTPClient?
+    private var hookLogger = Logger(label: "menshen.hooks")
+
+    /// Lets reloads build classifier hooks on `client` (which the caller owns and shuts down).
+    public func useHooks(client: HTTPClient, logger: Logger) {
+        hookClient = client
+        hookLogger = logger
+    }
 
     public init(store: SnapshotStore, lexiconDirectory: String, policyFile: String?, baseConfiguration: SidecarConfiguration,
                 metrics: SidecarMetrics, logger: Logger) {
@@ -68,7 +80,7 @@ public actor Reloader {
 
     /// The top-level policy keys whose sections differ between two readings of the policy file,
     /// leaving out what a reload applies (`screening`).
-    static func sectionsNeedingRestart(from old: SidecarConfiguration, to new: SidecarConfiguration) -> [String] {
+    static func sectionsNeedingRestart(from old: SidecarConfiguration, to new: SidecarConfiguration, reloadsHooks: Bool = true) -> [String] {
         var changed: [String] = []
         if old.listen != new.listen { changed.append("listen") }
         if old.upstream != new.upstream || old.upstreams != new.upstreams { changed.append("upstreams") }
@@ -80,7 +92,7 @@ public actor Reloader {
         if old.reload != new.reload { changed.append("reload") }
         if old.labels != new.labels { changed.append("labels") }
         if old.audit != new.audit { changed.append("audit") }
-        if old.hooks != new.hooks { changed.append("hooks") }
+        if old.hooks != new.hooks && !reloadsHooks { changed.append("hooks") }
         return changed
     }
 
@@ -88,7 +100,7 @@ public actor Reloader {
     private func checkRestartRequired() async {
         guard let policyFile, let startPolicy else { return }
         guard let now = await Self.offPool({ try? SidecarConfiguration.load(file: policyFile) }) else { return }
-        let changed = Self.sectionsNeedingRestart(from: startPolicy, to: now)
+        let changed = Self.sectionsNeedingRestart(from: startPolicy, to: now, reloadsHooks: hookClient != nil)
         if !changed.isEmpty && changed != restartRequired {
             logger.warning("policy sections changed that take effect only at the next restart: \(changed.joined(separator: ", ")); the running values stay in force",
                            metadata: ["policy_file": "\(policyFile)"])
@@ -115,8 +127,15 @@ public actor Reloader {
         // Compiling 100k terms takes about a second of CPU: do it on a Dispatch thread so the
         // cooperative pool that serves requests is not held up.
         let built = await Self.offPool { Self.build(lexiconDirectory: directory, policyFile: policyFile, base: base) }
-        let outcome: ReloadOutcome
+        let result: Result<Snapshot, ReloadFailure>
         switch built {
+        case .success(let b):
+            do { result = .success(try hooked(b.snapshot, settings: b.hooks, current: current)) } catch { result = .failure(error) }
+        case .failure(let failure):
+            result = .failure(failure)
+        }
+        let outcome: ReloadOutcome
+        switch result {
         case .success(let snapshot) where snapshot.version == current.version:
             outcome = .unchanged(version: current.version)
             servingFingerprint = fingerprint
@@ -145,6 +164,21 @@ public actor Reloader {
 
     struct ReloadFailure: Error { let problems: [String] }
 
+    /// `snapshot` with the hooks `settings` ask for: the serving runner when they are the same
+    /// (its verdict cache and circuit breakers carry over), a new one otherwise.
+    private func hooked(_ snapshot: Snapshot, settings: HookSettings, current: Snapshot) throws(ReloadFailure) -> Snapshot {
+        if settings.hooks.isEmpty { return snapshot }
+        if let running = current.hooks, running.settings == settings { return snapshot.with(hooks: running) }
+        // No client yet (the sidecar is not serving): keep what runs; the change is named as
+        // needing a restart.
+        guard let hookClient else { return snapshot.with(hooks: current.hooks) }
+        do {
+            return snapshot.with(hooks: try HookRunner(settings: settings, httpClient: hookClient, logger: hookLogger))
+        } catch {
+            throw ReloadFailure(problems: error.problems)
+        }
+    }
+
     /// Runs blocking work (file reads, compiling) on a Dispatch thread.
     static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
@@ -164,7 +198,8 @@ public actor Reloader {
     }
 
     /// Builds a snapshot from disk, or every problem found.
-    static func build(lexiconDirectory: String, policyFile: String?, base: SidecarConfiguration) -> Result<Snapshot, ReloadFailure> {
+    static func build(lexiconDirectory: String, policyFile: String?, base: SidecarConfiguration)
+        -> Result<(snapshot: Snapshot, hooks: HookSettings), ReloadFailure> {
         var configuration = base
         var policyBytes: [UInt8] = []
         if let policyFile {
@@ -177,7 +212,8 @@ public actor Reloader {
         }
         do {
             let lexicons = try LexiconSet.load(directory: lexiconDirectory)
-            return .success(Snapshot(lexicons: lexicons, policy: configuration.screening, version: Self.version(lexicons: lexicons, policy: policyBytes)))
+            return .success((Snapshot(lexicons: lexicons, policy: configuration.screening, version: Self.version(lexicons: lexicons, policy: policyBytes)),
+                             configuration.hooks))
         } catch {
             return .failure(ReloadFailure(problems: error.issues.map(\.description)))
         }

@@ -97,6 +97,10 @@ public struct Sidecar: Sendable {
                             baseConfiguration: configuration, metrics: metrics, logger: logger)
     }
 
+    /// Connections the hooks' HTTP client allows per classifier host at least, whatever the
+    /// starting hooks need: hooks added by a reload share the client.
+    static let minimumHookConnections = 64
+
     /// Serves until a shutdown signal (or until the task is cancelled). `onListening` gets the
     /// bound port (useful with port 0 in tests).
     public func run(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
@@ -127,9 +131,17 @@ public struct Sidecar: Sendable {
         let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
 
         // Classifier hooks: their own HTTP client (no retries: a refused connection fails at once
-        // and applies the hook's on_failure).
-        let hookClient = configuration.hooks.hooks.isEmpty ? nil : HookRunner.makeHTTPClient(for: configuration.hooks)
-        let hooks = try hookClient.map { try HookRunner(settings: configuration.hooks, httpClient: $0, logger: logger) }
+        // and applies the hook's on_failure), created even without hooks so that a reload can
+        // add some. The runner lives in the snapshot: a reload swaps it with the policy.
+        let hookClient = HookRunner.makeHTTPClient(for: configuration.hooks, minimumSlots: Self.minimumHookConnections)
+        do {
+            let hooks = configuration.hooks.hooks.isEmpty ? nil : try HookRunner(settings: configuration.hooks, httpClient: hookClient, logger: logger)
+            store.replace(with: store.snapshot.with(hooks: hooks))
+        } catch {
+            try? await hookClient.shutdown()
+            throw error
+        }
+        await reloader.useHooks(client: hookClient, logger: logger)
         let health = HealthState()
         var upstreams = configuration.routedUpstreams
         if configuration.demo {
@@ -142,7 +154,7 @@ public struct Sidecar: Sendable {
         let responder = SidecarResponder(store: store, client: client, pool: pool, configuration: configuration,
                                          health: health, metrics: metrics,
                                          audit: AuditRecorder(log: auditLog, settings: configuration.audit, metrics: metrics),
-                                         labeling: labeler.map(AnswerLabeling.init(labeler:)), hooks: hooks, logger: logger)
+                                         labeling: labeler.map(AnswerLabeling.init(labeler:)), logger: logger)
         let app = Application(
             responder: responder,
             server: .http1AndH2C(),
@@ -182,12 +194,12 @@ public struct Sidecar: Sendable {
             }
         } catch {
             try? await client.shutdown()
-            try? await hookClient?.shutdown()
+            try? await hookClient.shutdown()
             await auditLog?.close()
             throw error
         }
         try await client.shutdown()
-        try? await hookClient?.shutdown()
+        try? await hookClient.shutdown()
         await auditLog?.close()
     }
 }

@@ -23,8 +23,6 @@ struct SidecarResponder: HTTPResponder {
     let audit: AuditRecorder
     /// GB 45438 labels for answers (nil when `labels.enabled` is false).
     let labeling: AnswerLabeling?
-    /// Classifier hooks (nil when none are configured).
-    let hooks: HookRunner?
     let logger: Logger
 
     func respond(to request: Request, context: Context) async throws -> Response {
@@ -83,6 +81,7 @@ struct SidecarResponder: HTTPResponder {
                                                                         pseudonymizeInternal: configuration.desensitization.pseudonymizeInternal) : nil
         // Classifier hooks run concurrently with the lexicon scan; the request is forwarded only
         // after both have answered.
+        let hooks = snapshot.hooks
         let lexiconSignal = LexiconSignal()
         let hookInputs = hooks.map { runner in PayloadScreening.hookInputs(body, route: route, requestID: requestID, roles: snapshot.policy.inputRoles)
             .filter { runner.screens(direction: .input, role: $0.role) } } ?? []
@@ -236,7 +235,7 @@ struct SidecarResponder: HTTPResponder {
         metrics.scanTime(direction: "output", ContinuousClock.now - scanStart)
         try await audit.record(screened.texts.flatMap { audit.events(text: $0.text, matches: $0.result.matches, direction: .output,
                                                                        snapshot: snapshot, context: context.audit) })
-        if let hooks, screened.decision != .block, hooks.screens(direction: .output, role: "assistant") {
+        if let hooks = snapshot.hooks, screened.decision != .block, hooks.screens(direction: .output, role: "assistant") {
             let answer = PayloadScreening.answerTexts(screened.body, route: route, fields: snapshot.policy.outputFields).joined(separator: "\n")
             if !answer.isEmpty {
                 let outcome = await hooks.evaluate(HookInput(text: answer, direction: .output, role: "assistant", requestID: requestID),
@@ -290,7 +289,7 @@ struct SidecarResponder: HTTPResponder {
         let metrics = self.metrics
         let audit = self.audit
         let labeling = self.labeling
-        let hooks = self.hooks
+        let hooks = snapshot.hooks
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var screener = StreamScreener(snapshot: snapshot, route: route, pseudonyms: context.pseudonyms, maxChoices: limits.maxChoices)
             var labeler = labeling.map { StreamLabeler(labeler: $0.labeler, route: route) }

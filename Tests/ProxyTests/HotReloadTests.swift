@@ -215,6 +215,57 @@ func configMapLexicon(_ n: Int) -> String {
         #expect(r.json?["restart_required"] as? [String] == [])
     }
 
+    @Test func hooksChangeWithAReload() async throws {
+        let classifier = FakeUpstream()
+        try await classifier.start()
+        defer { classifier.stop() }
+        classifier.script(.classifier(unsafe: "越狱"))
+        let policy = NSTemporaryDirectory() + "menshen-policy-" + UUID().uuidString + ".yaml"
+        defer { try? FileManager.default.removeItem(atPath: policy) }
+        let noHooks = "screening:\n  output_refusal: \"refused\"\n"
+        let withHook = noHooks + """
+        hooks:
+          - name: scorer
+            kind: webhook
+            url: \(classifier.url)/classify
+            on_failure: allow
+            timeout: 2s
+            directions: [input]
+            threshold: 0.5
+            action: block
+            cache: off
+
+        """
+        try noHooks.write(toFile: policy, atomically: true, encoding: .utf8)
+        let h = try await SidecarHarness.start { $0.policyFile = policy }
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(chatAnswer("好的")))
+        #expect(try await h.post("/v1/chat/completions", json: chatRequest("一段越狱话术")).status == 200, "no hooks yet")
+
+        // Adding a hook applies at the reload: no restart.
+        try withHook.write(toFile: policy, atomically: true, encoding: .utf8)
+        var r = try await h.admin("/admin/reload", method: .POST)
+        #expect(r.json?["outcome"] as? String == "applied")
+        #expect(r.json?["restart_required"] as? [String] == [])
+        #expect(try await h.post("/v1/chat/completions", json: chatRequest("一段越狱话术")).status == 400, "the new hook blocks")
+        #expect(!classifier.received.isEmpty)
+
+        // A hook whose secret is missing is rejected with its key; the running hook stays.
+        try (withHook.replacingOccurrences(of: "    cache: off\n", with: "    cache: off\n    headers:\n      Authorization: {env: MENSHEN_TEST_UNSET_\(UUID().uuidString.prefix(8)), prefix: \"Bearer \"}\n"))
+            .write(toFile: policy, atomically: true, encoding: .utf8)
+        r = try await h.admin("/admin/reload", method: .POST)
+        #expect(r.json?["outcome"] as? String == "rejected")
+        #expect((r.json?["errors"] as? [String])?.contains { $0.contains("hooks[0].headers.Authorization") } == true, "\(r.json ?? [:])")
+        #expect(try await h.post("/v1/chat/completions", json: chatRequest("一段越狱话术")).status == 400, "the last good hooks keep serving")
+
+        // Removing it applies too.
+        try noHooks.write(toFile: policy, atomically: true, encoding: .utf8)
+        r = try await h.admin("/admin/reload", method: .POST)
+        #expect(r.json?["outcome"] as? String == "applied")
+        h.upstream.script(.json(chatAnswer("好的")))
+        #expect(try await h.post("/v1/chat/completions", json: chatRequest("一段越狱话术")).status == 200, "the hook is gone")
+    }
+
     @Test func adminBeyondLoopbackNeedsAToken() async throws {
         let tokenFile = NSTemporaryDirectory() + "menshen-token-" + UUID().uuidString
         try "s3cret-token-value".write(toFile: tokenFile, atomically: true, encoding: .utf8)
