@@ -2,7 +2,7 @@
 ///
 /// Menshen screens the text fields of OpenAI-compatible answers. An answer it cannot read —
 /// not JSON, a duplicate key, a text field that is not a string (content parts, say), a legacy
-/// `function_call` — would otherwise reach the client unscreened, so it is refused instead
+/// `function_call`, audio — would otherwise reach the client unscreened, so it is refused instead
 /// (fail closed): the whole answer when buffered, the rest of the stream when streamed.
 enum AnswerShape {
     /// Why `document` cannot be screened, or nil when it can. `streamed` checks a chunk
@@ -28,6 +28,11 @@ enum AnswerShape {
                 }
                 if let call = message["function_call"], !call.isNull {
                     return "choices[\(i)].\(name).function_call (the legacy function-calling format) is not screened"
+                }
+                // A spoken answer says what its transcript says: screening the transcript would
+                // not stop the audio.
+                if let audio = message["audio"], !audio.isNull {
+                    return "choices[\(i)].\(name).audio (a spoken answer) cannot be screened"
                 }
                 if let calls = message["tool_calls"], !calls.isNull {
                     guard let list = calls.elements else { return "choices[\(i)].\(name).tool_calls is not an array" }

@@ -88,6 +88,7 @@ import Testing
         ("no choices", #"{"output":{"text":"稳赚不赔"}}"#),
         ("legacy function_call", #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"稳赚不赔"}}}]}"#),
         ("arguments not a string", #"{"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f","arguments":{"x":"稳赚不赔"}}}]}}]}"#),
+        ("audio", #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"audio":{"id":"audio_1","data":"UklGRg==","transcript":"稳赚不赔"}}}]}"#),
     ]
 
     @Test("answers Menshen cannot read are refused and audited", arguments: unscreenableAnswers)
