@@ -96,10 +96,18 @@ let package = Package(
             dependencies: ["Screening"],
             path: "Benchmarks/FeatureBench"
         ),
-        .testTarget(name: "AhoCorasickTests", dependencies: ["AhoCorasick"]),
-        .testTarget(name: "ScreeningTests", dependencies: ["Screening", "Normalization", "AhoCorasick"], exclude: ["Fixtures"]),
+        // What several test targets share: a seeded generator, the repository root, and a
+        // loopback server for in-process fakes.
+        .target(name: "TestSupport", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Tests/TestSupport"),
+        .testTarget(name: "AhoCorasickTests", dependencies: ["AhoCorasick", "TestSupport"]),
+        .testTarget(name: "ScreeningTests", dependencies: ["Screening", "Normalization", "AhoCorasick", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "HooksTests", dependencies: [
-            "Hooks", "Screening",
+            "Hooks", "Screening", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -107,11 +115,10 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "MetricsTestKit", package: "swift-metrics"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Screening"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Screening", "TestSupport"]),
         .testTarget(name: "ProxyTests", dependencies: [
-            "Proxy", "Screening",
+            "Proxy", "Screening", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

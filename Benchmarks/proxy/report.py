@@ -160,6 +160,17 @@ def load_cpu(run_dir):
 
 # ----------------------------------------------------------------------------- numbers
 
+def proxy_cpu_per_request(cells, cpu, tool, c, target, rounds):
+    """The proxy process's CPU µs per request in each round of a cell (none for direct)."""
+    out = []
+    for r in rounds:
+        x = cells.get((tool, c, target, r)) or {}
+        cc = cpu.get((tool, c, target, r))
+        if target != "direct" and cc and x.get("requests"):
+            out.append(cc[0] / x["requests"] * 1e6)
+    return out
+
+
 def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -473,12 +484,7 @@ def render(run_dir, old_whys):
                 prr = per_round(cells, "wrk", c, "rps", rounds)
                 if prr:
                     ratio = "%.2f" % med([v[t] / v["nginx"] for v in prr.values()])
-                cpu_us = []
-                for r in rounds:
-                    x = cells.get(("wrk", c, t, r)) or {}
-                    cc = cpu.get(("wrk", c, t, r))
-                    if t != "direct" and cc and x.get("requests"):
-                        cpu_us.append(cc[0] / x["requests"] * 1e6)
+                cpu_us = proxy_cpu_per_request(cells, cpu, "wrk", c, t, rounds)
                 errs = []
                 for r, x in zip(rounds, rs):
                     if "failed_to_parse" in x:
@@ -522,12 +528,7 @@ def render(run_dir, old_whys):
             prr = per_round(cells, "floor", c, "rps", rounds)
             for t in TARGETS:
                 rs = [cells.get(("floor", c, t, r)) or {} for r in rounds]
-                cpu_us = []
-                for r in rounds:
-                    x = cells.get(("floor", c, t, r)) or {}
-                    cc = cpu.get(("floor", c, t, r))
-                    if t != "direct" and cc and x.get("requests"):
-                        cpu_us.append(cc[0] / x["requests"] * 1e6)
+                cpu_us = proxy_cpu_per_request(cells, cpu, "floor", c, t, rounds)
                 errs = sum((x.get("non2xx") or 0) + sum((x.get("socket_errors") or {}).values()) for x in rs)
                 w("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
                     c, LABEL[t], spread([x.get("rps") for x in rs], num), spread([x.get("p50") for x in rs], ms),

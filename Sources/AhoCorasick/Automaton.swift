@@ -241,7 +241,7 @@ public struct Automaton: Sendable {
 }
 
 /// A set of automaton states, one bit per cell (a 100k-term automaton's ~0.5M cells take 64 KB).
-public struct StateSet: Sendable, Equatable {
+public struct StateSet: Sendable {
     private var words: [UInt64]
 
     /// An empty set for an automaton of `capacity` cells.

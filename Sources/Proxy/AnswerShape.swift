@@ -5,10 +5,27 @@
 /// `function_call`, audio — would otherwise reach the client unscreened, so it is refused instead
 /// (fail closed): the whole answer when buffered, the rest of the stream when streamed.
 enum AnswerShape {
+    /// Why an answer cannot be screened (what is wrong with its shape, never its text).
+    struct Unscreenable: Error {
+        let problem: String
+    }
+
+    /// Parses an answer (or a streamed chunk's data) and checks its shape.
+    static func read(_ bytes: [UInt8], route: ScreenedRoute, streamed: Bool) -> Result<JSONDocument, Unscreenable> {
+        let what = streamed ? "a chunk" : "the answer"
+        let document: JSONDocument
+        do { document = try JSONDocument(bytes: bytes) } catch {
+            // Not the parser's message: a repeated key's name may come from model output.
+            return .failure(Unscreenable(problem: error == .invalidUTF8 ? "\(what) is not valid UTF-8" : "\(what) is not valid JSON or repeats a key"))
+        }
+        if let problem = problem(document, route: route, streamed: streamed) { return .failure(Unscreenable(problem: problem)) }
+        return .success(document)
+    }
+
     /// Why `document` cannot be screened, or nil when it can. `streamed` checks a chunk
     /// (`choices[].delta`, and a chunk without `choices` (or with `null`), such as an error object or a usage
     /// chunk, carries no answer text); otherwise a whole answer (`choices[].message`, required).
-    static func problem(_ document: JSONDocument, route: ScreenedRoute, streamed: Bool) -> String? {
+    private static func problem(_ document: JSONDocument, route: ScreenedRoute, streamed: Bool) -> String? {
         guard document.root.isObject else { return "the answer is not a JSON object" }
         guard let choicesNode = document.root["choices"], !(streamed && choicesNode.isNull) else {
             return streamed ? nil : "the answer has no 'choices'"

@@ -80,7 +80,7 @@ public actor Reloader {
 
     /// The top-level policy keys whose sections differ between two readings of the policy file,
     /// leaving out what a reload applies (`screening`).
-    static func sectionsNeedingRestart(from old: SidecarConfiguration, to new: SidecarConfiguration, reloadsHooks: Bool = true) -> [String] {
+    static func sectionsNeedingRestart(from old: SidecarConfiguration, to new: SidecarConfiguration, reloadsHooks: Bool) -> [String] {
         var changed: [String] = []
         if old.listen != new.listen { changed.append("listen") }
         if old.upstream != new.upstream || old.upstreams != new.upstreams { changed.append("upstreams") }

@@ -219,15 +219,10 @@ struct SidecarResponder: HTTPResponder {
             return Response(status: .init(code: Int(response.status.code)), headers: responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: false),
                             body: .init(byteBuffer: ByteBuffer(data: data)))
         }
-        var answerDocument: JSONDocument?
-        var parseError: JSONDocument.ParseError?
-        do { answerDocument = try JSONDocument(data) } catch { parseError = error }
-        guard let document = answerDocument else {
-            let problem = parseError == .invalidUTF8 ? "it is not valid UTF-8" : "it is not valid JSON or repeats a key"
-            try await refuseUnscreenable(problem, logged: parseError.map { "\($0)" } ?? problem, context: context)
-        }
-        if let problem = AnswerShape.problem(document, route: route, streamed: false) {
-            try await refuseUnscreenable(problem, logged: problem, context: context)
+        let document: JSONDocument
+        switch AnswerShape.read(Array(data), route: route, streamed: false) {
+        case .success(let d): document = d
+        case .failure(let unscreenable): try await refuseUnscreenable(unscreenable.problem, context: context)
         }
         let scanStart = ContinuousClock.now
         var screened = PayloadScreening.screenOutput(data, document: document, route: route, snapshot: snapshot)
@@ -269,8 +264,8 @@ struct SidecarResponder: HTTPResponder {
     }
 
     /// Refuses an answer that cannot be screened: a durable audit event, a log warning, then 502.
-    private func refuseUnscreenable(_ problem: String, logged: String, context: AnswerContext) async throws -> Never {
-        logger.warning("answer refused: it cannot be screened", metadata: ["request_id": "\(context.requestID)", "problem": "\(logged)"])
+    private func refuseUnscreenable(_ problem: String, context: AnswerContext) async throws -> Never {
+        logger.warning("answer refused: it cannot be screened", metadata: ["request_id": "\(context.requestID)", "problem": "\(problem)"])
         try await audit.record([audit.unscreenableAnswer(problem, snapshot: context.snapshot, context: context.audit)])
         throw OpenAIError.unscreenableAnswer(problem)
     }

@@ -105,10 +105,10 @@ struct StreamScreener {
             return out
         }
         let document: JSONDocument
-        do { document = try JSONDocument(bytes: Array(data.utf8)) } catch {
-            return refuse(error == .invalidUTF8 ? "an event is not valid UTF-8" : "an event is not valid JSON or repeats a key")
+        switch AnswerShape.read(Array(data.utf8), route: route, streamed: true) {
+        case .success(let d): document = d
+        case .failure(let unscreenable): return refuse(unscreenable.problem)
         }
-        if let problem = AnswerShape.problem(document, route: route, streamed: true) { return refuse(problem) }
         for choice in document.root["choices"]?.elements ?? [] {
             guard let node = choice["index"] else { continue }          // no index: choice 0
             guard let index = document.int(node), index < maxChoices else {

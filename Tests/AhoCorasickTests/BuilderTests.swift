@@ -1,5 +1,6 @@
 import Testing
 @testable import AhoCorasick
+import TestSupport
 
 // Builder paths the small random cases in AutomatonTests rarely reach: wide alphabets, long
 // chains, wide nodes, the "no hole found, append at the end" fallback, error precedence, and

@@ -2,6 +2,7 @@ import Foundation
 import Screening
 import Testing
 @testable import Evaluation
+import TestSupport
 
 /// The shipped finance list, and a copy with one over-broad term (`保证`) appended: the review
 /// must list exactly the cases that term turns into false positives, and name the term's line.

@@ -2,6 +2,7 @@ import Foundation
 import Screening
 import Testing
 @testable import Evaluation
+import TestSupport
 
 @Test func spansAreScoredExactlyAndByOverlapInCodePoints() throws {
     let dir = try TemporaryDirectory([

@@ -2,13 +2,6 @@ import Foundation
 import Screening
 @testable import Evaluation
 
-/// The repository root, found from this file's path.
-let repositoryRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}()
-
 /// A fresh directory under the system temporary directory, with `files` (relative path → text)
 /// written into it. Removed by the caller with `remove()`.
 struct TemporaryDirectory {

@@ -8,8 +8,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Screening
-import ServiceLifecycle
 import Testing
+import TestSupport
 
 /// What a fake classifier answers to one request.
 enum FakeReply: Sendable {
@@ -40,7 +40,7 @@ final class FakeClassifier: Sendable {
     typealias Script = @Sendable (Received) async -> FakeReply
 
     private let state: NIOLockedValueBox<(script: Script, received: [Received])>
-    private let running = NIOLockedValueBox<(port: Int, group: ServiceGroup?)>((0, nil))
+    private let server = LoopbackServer()
 
     init(_ script: @escaping Script) {
         state = NIOLockedValueBox((script, []))
@@ -58,7 +58,7 @@ final class FakeClassifier: Sendable {
         try await start { _ in reply }
     }
 
-    var port: Int { running.withLockedValue { $0.port } }
+    var port: Int { server.port }
     var url: String { "http://127.0.0.1:\(port)/classify" }
     var received: [Received] { state.withLockedValue { $0.received } }
     var callCount: Int { state.withLockedValue { $0.received.count } }
@@ -84,21 +84,10 @@ final class FakeClassifier: Sendable {
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
             }
         }
-        let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
-                              logger: Logger(label: "fake-classifier", factory: { _ in SwiftLogNoOpLogHandler() }))
-        // Stopped gracefully, never by cancelling the task: a server cancelled while a client is
-        // still connecting drops the new connection's async channel unfinished, and NIO traps.
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "fake-classifier", factory: { _ in SwiftLogNoOpLogHandler() }))
-        Task { try await group.run() }
-        for await p in stream { running.withLockedValue { $0 = (p, group) }; break }
+        await server.start(router: router, label: "fake-classifier")
     }
 
-    func stop() {
-        guard let group = running.withLockedValue({ $0.group }) else { return }
-        Task { await group.triggerGracefulShutdown() }
-    }
+    func stop() { server.stop() }
 }
 
 /// A port on 127.0.0.1 where nothing listens (bound, then closed): connections are refused.

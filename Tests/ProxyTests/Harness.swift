@@ -9,12 +9,8 @@ import NIOPosix
 @testable import Proxy
 import ServiceLifecycle
 import Testing
+import TestSupport
 
-let repositoryRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}()
 
 /// What the fake upstream does for one request.
 enum UpstreamScript: Sendable {
@@ -56,8 +52,8 @@ final class FakeUpstream: Sendable {
     private let flooded = NIOLockedValueBox(0)
     /// Events a `.flood` script has handed to the connection so far.
     var floodWritten: Int { flooded.withLockedValue { $0 } }
-    private let running = NIOLockedValueBox<(port: Int, group: ServiceGroup?)>((0, nil))
-    var port: Int { running.withLockedValue { $0.port } }
+    private let server = LoopbackServer()
+    var port: Int { server.port }
 
     var received: [Received] { state.withLockedValue { $0.received } }
     /// How many endless streams noticed that their client (Menshen) went away.
@@ -142,21 +138,10 @@ final class FakeUpstream: Sendable {
         }
         router.on("/**", method: .post, use: handler)
         router.on("/**", method: .get, use: handler)
-        let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
-                              logger: Logger(label: "fake-upstream", factory: { _ in SwiftLogNoOpLogHandler() }))
-        // Stopped gracefully, never by cancelling the task: a server cancelled while a client is
-        // still connecting drops the new connection's async channel unfinished, and NIO traps.
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "fake-upstream", factory: { _ in SwiftLogNoOpLogHandler() }))
-        Task { try await group.run() }
-        for await p in stream { running.withLockedValue { $0 = (p, group) }; break }
+        await server.start(router: router, label: "fake-upstream")
     }
 
-    func stop() {
-        guard let group = running.withLockedValue({ $0.group }) else { return }
-        Task { await group.triggerGracefulShutdown() }
-    }
+    func stop() { server.stop() }
     var url: String { "http://127.0.0.1:\(port)" }
 }
 

@@ -53,6 +53,25 @@ import Testing
 
     @Test("streamed answers: hold never delivers the unsafe window, async cuts within one", arguments: ["hold", "async"])
     func streamWindows(mode: String) async throws {
+        // Windows of 16 characters: a clean one, one with 危险, then more text.
+        let clean = "一二三四五六七八九十一二三四五六"
+        let answer = sseAnswer(["一二三四五", "六七八九十", "一二三四五六", "七八危险的话", "九十一二三四五六七八九十", "尾巴尾巴"])
+        let (reply, _) = try await Self.throughStreamGate(pieces(answer, size: 7), mode: mode)
+        #expect(reply.finishReasons == ["content_filter"])
+        #expect(reply.events.last == "[DONE]")
+        #expect(!reply.streamedContent.contains("尾巴"), "nothing after the unsafe window")
+        if mode == "hold" {
+            #expect(reply.streamedContent == clean, "hold: the unsafe window never reaches the client")
+        } else {
+            #expect(reply.streamedContent.hasPrefix(clean))
+            #expect(reply.streamedContent.count <= 32, "async: the leak is bounded by one window")
+        }
+    }
+
+    /// Streams `pieces` from the upstream through Menshen with a stream gate (`mode`, windows of
+    /// 16 characters) in front of a classifier that calls any text with 危险 unsafe. Returns
+    /// what the client got and the bodies the classifier was sent.
+    static func throughStreamGate(_ pieces: [[UInt8]], mode: String = "hold") async throws -> (reply: SidecarHarness.Reply, classified: [String]) {
         let classifier = FakeUpstream()
         try await classifier.start()
         defer { classifier.stop() }
@@ -75,37 +94,9 @@ import Testing
             """)
         }
         defer { Task { await h.stop() } }
-        // Windows of 16 characters: a clean one, one with 危险, then more text.
-        let clean = "一二三四五六七八九十一二三四五六"
-        h.upstream.script(.stream(pieces(sseAnswer(["一二三四五", "六七八九十", "一二三四五六", "七八危险的话", "九十一二三四五六七八九十", "尾巴尾巴"]), size: 7)))
+        h.upstream.script(.stream(pieces))
         let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi", stream: true))
-        #expect(reply.finishReasons == ["content_filter"])
-        #expect(reply.events.last == "[DONE]")
-        #expect(!reply.streamedContent.contains("尾巴"), "nothing after the unsafe window")
-        if mode == "hold" {
-            #expect(reply.streamedContent == clean, "hold: the unsafe window never reaches the client")
-        } else {
-            #expect(reply.streamedContent.hasPrefix(clean))
-            #expect(reply.streamedContent.count <= 32, "async: the leak is bounded by one window")
-        }
-    }
-
-    static func streamGate(_ url: String) -> HookSettings {
-        try! HookSettings.parse(yaml: """
-        hooks:
-          - name: scorer
-            kind: webhook
-            url: \(url)/classify
-            on_failure: block
-            timeout: 2s
-            directions: [output]
-            threshold: 0.5
-            action: block
-            cache: off
-        hooks_stream:
-          mode: hold
-          window_chars: 16
-        """)
+        return (reply, classifier.received.map { String(decoding: $0.body, as: UTF8.self) })
     }
 
     /// A chunk with the given delta for choice `index` (raw JSON members of `delta`).
@@ -114,35 +105,20 @@ import Testing
     }
 
     @Test func streamedReasoningIsClassifiedToo() async throws {
-        let classifier = FakeUpstream()
-        try await classifier.start()
-        defer { classifier.stop() }
-        classifier.script(.classifier(unsafe: "危险"))
-        let h = try await SidecarHarness.start { c in c.hooks = Self.streamGate(classifier.url) }
-        defer { Task { await h.stop() } }
         let chunks = Self.deltaChunk(#""reasoning_content":"先想一想这个""#) + Self.deltaChunk(#""reasoning_content":"危险的办法吧""#)
             + Self.deltaChunk(#""content":"好的""#) + Self.deltaChunk("", finish: "stop") + Array("data: [DONE]\n\n".utf8)
-        h.upstream.script(.stream([chunks]))
-        let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi", stream: true))
+        let (reply, classified) = try await Self.throughStreamGate([chunks])
         #expect(reply.finishReasons == ["content_filter"])
         #expect(!reply.text.contains("危险"), "the unsafe reasoning never reaches the client")
         #expect(reply.events.last == "[DONE]")
-        let classified = classifier.received.map { String(decoding: $0.body, as: UTF8.self) }
         #expect(classified.contains { $0.contains("危险") }, "the reasoning went to the classifier")
     }
 
     @Test func everyChoiceOfAStreamIsClassified() async throws {
-        let classifier = FakeUpstream()
-        try await classifier.start()
-        defer { classifier.stop() }
-        classifier.script(.classifier(unsafe: "危险"))
-        let h = try await SidecarHarness.start { c in c.hooks = Self.streamGate(classifier.url) }
-        defer { Task { await h.stop() } }
         let chunks = Self.deltaChunk(#""content":"一二三四五六七八""#, index: 0) + Self.deltaChunk(#""content":"这是危险的回答啊""#, index: 1)
             + Self.deltaChunk(#""content":"九十""#, index: 0, finish: "stop") + Self.deltaChunk(#""content":"尾巴""#, index: 1, finish: "stop")
             + Array("data: [DONE]\n\n".utf8)
-        h.upstream.script(.stream([chunks]))
-        let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi", stream: true))
+        let (reply, _) = try await Self.throughStreamGate([chunks])
         #expect(!reply.text.contains("危险"), "choice 1's unsafe window never reaches the client")
         #expect(reply.finishReasons == ["stop", "content_filter"], "choice 0 had finished; choice 1 is cut")
         #expect(reply.streamedContent == "一二三四五六七八九十", "choice 0 was classified safe on its own")
@@ -150,17 +126,10 @@ import Testing
     }
 
     @Test func cleanMultiChoiceStreamPassesWhole() async throws {
-        let classifier = FakeUpstream()
-        try await classifier.start()
-        defer { classifier.stop() }
-        classifier.script(.classifier(unsafe: "危险"))
-        let h = try await SidecarHarness.start { c in c.hooks = Self.streamGate(classifier.url) }
-        defer { Task { await h.stop() } }
         let chunks = Self.deltaChunk(#""reasoning_content":"想一想""#, index: 0) + Self.deltaChunk(#""content":"第一个回答，很长很长的""#, index: 0)
             + Self.deltaChunk(#""content":"第二个回答""#, index: 1) + Self.deltaChunk("", index: 0, finish: "stop")
             + Self.deltaChunk("", index: 1, finish: "stop") + Array("data: [DONE]\n\n".utf8)
-        h.upstream.script(.stream([chunks]))
-        let reply = try await h.post("/v1/chat/completions", json: chatRequest("hi", stream: true))
+        let (reply, _) = try await Self.throughStreamGate([chunks])
         var byChoice: [Int: String] = [:]
         var reasoning = ""
         for e in reply.events {

@@ -5,6 +5,7 @@ import NIOCore
 @testable import Proxy
 @testable import Screening
 import Testing
+import TestSupport
 
 /// A lexicon directory laid out like a Kubernetes ConfigMap volume (`..data` → a timestamped
 /// directory, visible names are symlinks into it) plus a plain file edited editor-style.

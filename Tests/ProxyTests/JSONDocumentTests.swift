@@ -1,6 +1,7 @@
 import Foundation
 @testable import Proxy
 import Testing
+import TestSupport
 
 /// The byte-range JSON reader the proxy screens with: it must accept and decode what the
 /// model server's parser does, refuse what is ambiguous, and splice without touching the rest.
@@ -87,23 +88,10 @@ struct JSONDocumentTests {
 /// Differential checks against Foundation's parser: whatever `JSONDocument` accepts, a standard
 /// parser must read the same way (the strings Menshen screens are the strings the model gets).
 struct JSONDocumentDifferentialTests {
-    /// A small deterministic generator (SplitMix64), so a failure reproduces.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     static let pieces = ["稳赚", "不赔", "保本", "a", "Z", " ", "\n", "\t", "\"", "\\", "/", "é", "😀", "\u{200B}", "１３８", "\u{7}", "{", "]", ","]
 
     /// A random JSON text (spelt with random escapes and whitespace) and the strings it holds.
-    static func value(_ g: inout Generator, depth: Int, strings: inout [String]) -> String {
+    static func value(_ g: inout SplitMix64, depth: Int, strings: inout [String]) -> String {
         func ws() -> String { ["", " ", "\n", "\t ", "\r\n"][g.below(5)] }
         func literal() -> String {
             var text = ""
@@ -164,7 +152,7 @@ struct JSONDocumentDifferentialTests {
     }
 
     @Test func acceptedDocumentsReadTheSameAsFoundation() throws {
-        var g = Generator(state: 20261129)
+        var g = SplitMix64(state: 20261129)
         for round in 0..<2000 {
             var expected: [String] = []
             let text = Self.value(&g, depth: 0, strings: &expected)
@@ -180,7 +168,7 @@ struct JSONDocumentDifferentialTests {
         // Byte flips, cuts and insertions: JSONDocument may refuse what Foundation accepts
         // (duplicates), but whatever it accepts Foundation accepts too, with the same keys and
         // strings.
-        var g = Generator(state: 45438)
+        var g = SplitMix64(state: 45438)
         var accepted = 0
         for _ in 0..<3000 {
             var ignored: [String] = []

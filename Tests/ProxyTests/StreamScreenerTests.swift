@@ -2,6 +2,7 @@ import Foundation
 @testable import Proxy
 @testable import Screening
 import Testing
+import TestSupport
 
 /// The stream state machine driven directly, without sockets.
 struct StreamScreenerTests {

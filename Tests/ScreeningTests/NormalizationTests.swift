@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Normalization
+import TestSupport
 
 struct NormalizationCase: Codable, Sendable, CustomStringConvertible {
     let name: String

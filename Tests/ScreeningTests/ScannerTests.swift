@@ -1,5 +1,6 @@
 import Testing
 @testable import Screening
+import TestSupport
 
 let financeLexicon = """
 @id: finance.test

@@ -1,5 +1,6 @@
 import Testing
 @testable import Screening
+import TestSupport
 
 let shippedLexicons: LexiconSet = try! LexiconSet.load(directory: repositoryRoot + "/Lexicons")
 
