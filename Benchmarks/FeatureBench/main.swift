@@ -25,14 +25,26 @@ func memory() -> (rss: Double, peak: Double) {
 
 var args = CommandLine.arguments.dropFirst()
 var data = "bench-data", lexiconDir = "Lexicons", runs = 5, request = "Benchmarks/proxy/chat-4k.json", skipReload = false
+func usage(_ problem: String?) -> Never {
+    if let problem { FileHandle.standardError.write(Data("menshen-feature-bench: \(problem)\n".utf8)) }
+    FileHandle.standardError.write(Data("usage: menshen-feature-bench [--data DIR] [--lexicons DIR] [--runs N] [--request FILE] [--skip-reload]\n".utf8))
+    exit(problem == nil ? 0 : 2)
+}
+@MainActor func value(of option: String) -> String {
+    guard let v = args.popFirst() else { usage("\(option) needs a value") }
+    return v
+}
 while let a = args.popFirst() {
     switch a {
-    case "--data": data = args.popFirst()!
-    case "--lexicons": lexiconDir = args.popFirst()!
-    case "--runs": runs = Int(args.popFirst()!)!
-    case "--request": request = args.popFirst()!
+    case "--data": data = value(of: a)
+    case "--lexicons": lexiconDir = value(of: a)
+    case "--runs":
+        guard let n = Int(value(of: a)), n > 0 else { usage("--runs needs a positive whole number") }
+        runs = n
+    case "--request": request = value(of: a)
     case "--skip-reload": skipReload = true
-    default: fatalError("usage: menshen-feature-bench [--data DIR] [--lexicons DIR] [--runs N] [--request FILE] [--skip-reload]")
+    case "--help", "-h": usage(nil)
+    default: usage("unknown option \(a)")
     }
 }
 let clock = ContinuousClock()

@@ -26,8 +26,8 @@ public struct OpenAIError: Error, Sendable {
     static func tooLarge(limit: Int) -> OpenAIError {
         OpenAIError(status: .contentTooLarge, message: "request body exceeds the limit of \(limit) bytes", type: "invalid_request_error", code: "request_too_large")
     }
-    static func badGateway(_ message: String) -> OpenAIError {
-        OpenAIError(status: .badGateway, message: message, type: "upstream_error", code: "upstream_unreachable")
+    static func badGateway(_ message: String, code: String = "upstream_unreachable") -> OpenAIError {
+        OpenAIError(status: .badGateway, message: message, type: "upstream_error", code: code)
     }
     /// An answer on a screened route that Menshen cannot read is refused, never delivered unscreened.
     static func unscreenableAnswer(_ problem: String) -> OpenAIError {

@@ -449,7 +449,25 @@ struct SidecarResponder: HTTPResponder {
             throw upstreamError(error)
         }
         var headers = responseHeaders(response.headers, requestID: requestID, snapshot: nil, bodyChanged: false)
-        if let length = response.headers.first(name: "content-length") { headers[.contentLength] = length }
+        let length = response.headers.first(name: "content-length")
+        if let length { headers[.contentLength] = length }
+        // A small answer of known length (`/v1/models`, most embeddings) is read whole and sent
+        // with its head in one write: streaming it costs a write system call for the head and
+        // another for the body, on the path every unscreened request takes.
+        if request.method != .head, let declared = length.flatMap(Int.init), declared <= Self.coalescedAnswerLimit {
+            let body: ByteBuffer
+            do {
+                body = try await response.body.collect(upTo: declared)
+            } catch {
+                await upload?.stopUpload()
+                if let e = error as? HTTPClientError, e == .deadlineExceeded || e == .readTimeout {
+                    throw OpenAIError.gatewayTimeout("the model server did not finish its answer in time")
+                }
+                throw OpenAIError.badGateway("the model server's answer ended before its Content-Length", code: "upstream_answer_incomplete")
+            }
+            await upload?.stopUpload()      // as below: the upload must be over before the next request's body is read
+            return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: body))
+        }
         guard let upload else {
             return Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(asyncSequence: response.body))
         }
@@ -464,6 +482,9 @@ struct SidecarResponder: HTTPResponder {
     }
 
     // MARK: Helpers
+
+    /// Pass-through answers up to this many bytes (by their Content-Length) are sent in one write.
+    static let coalescedAnswerLimit = 64 * 1024
 
     private func collectBody(_ request: Request) async throws -> Data {
         let limit = configuration.limits.maxRequestBytes

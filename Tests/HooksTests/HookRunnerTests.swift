@@ -179,10 +179,13 @@ struct HookRunnerTests {
 
     @Test func saturatedHookWaitsUpToItsTimeoutThenAppliesOnFailure() async throws {
         let holding = Gate()
-        // A slow classifier: every answer takes longer than the hook's timeout.
+        let answering = Gate()
+        // A classifier that answers nothing until the test lets it: every call outlasts the
+        // hook's timeout, and no answer can end a wait early.
         let fake = try await FakeClassifier.start { r in
             if r.text == "first" { holding.open() }
-            return .slow(milliseconds: 1500, body: webhookAnswer(score: 0))
+            _ = await answering.wait(timeout: .seconds(10))
+            return .json(webhookAnswer(score: 0))
         }
         defer { fake.stop() }
         let f = try RunnerFixture("""
@@ -195,13 +198,15 @@ struct HookRunnerTests {
         let second = await f.evaluate("second")
         let waited = ContinuousClock.now - started
         let firstOutcome = await first
+        answering.open()
         await f.shutdown()
         #expect(firstOutcome.calls.first?.failure?.kind == .timeout)
-        // The second call found the only slot busy: it waited (within its own timeout) and
-        // then got on_failure, reported as saturation.
+        // The second call found the only slot busy: it waited its own timeout (not less: it
+        // did not fail at once; and the classifier never answered, so nothing but that
+        // timeout ended the wait), then got on_failure, reported as saturation.
         #expect(second.calls.first?.failure?.kind == .saturated)
         #expect(second.decision == .block)
-        #expect(waited < .seconds(1))
+        #expect(waited >= .milliseconds(300))
         #expect(f.metrics.counterTotal(label: "menshen_hook_failures_total", dimensions: [("hook", "busy"), ("kind", "saturated")]) == 1)
     }
 

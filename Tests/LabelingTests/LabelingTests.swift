@@ -102,7 +102,13 @@ struct ImplicitLabelTests {
         for id in ids.prefix(50) {
             #expect(id.count == 32 && id.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }, "\(id)")
             #expect(Array(id)[12] == "7")                        // UUIDv7
+            #expect("89ab".contains(Array(id)[16]), "\(id)")      // RFC 9562 variant
         }
+        // One millisecond, many answers: the ids still differ, and not only in their last digits.
+        let sameTime = Date(timeIntervalSince1970: 1_756_684_800)
+        let burst = (0..<1000).map { _ in ProduceID.make(now: sameTime) }
+        #expect(Set(burst).count == burst.count)
+        #expect(Set(burst.map { $0.dropFirst(13).prefix(3) }).count > 500)   // rand_a: ~885 of 4,096 expected
         let earlier = ProduceID.make(now: Date(timeIntervalSince1970: 1_756_684_800))
         let later = ProduceID.make(now: Date(timeIntervalSince1970: 1_756_684_800.002))
         #expect(earlier < later)

@@ -35,6 +35,8 @@ enum UpstreamScript: Sendable {
     /// Answers with this JSON at once, before reading the request body (as nginx's `return`
     /// does); the body is recorded as empty.
     case early(String)
+    /// Declares a Content-Length, sends only `text`, then closes the connection.
+    case truncated(String, declaredLength: Int)
 }
 
 /// An in-process model server on 127.0.0.1 that records every request it receives and
@@ -88,6 +90,11 @@ final class FakeUpstream: Sendable {
                         if gap > 0 { try await Task.sleep(for: .milliseconds(gap)) }
                     }
                     try await writer.finish(nil)
+                })
+            case .truncated(let text, let declared):
+                return Response(status: .ok, headers: [.contentType: "application/json", .contentLength: "\(declared)"], body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: text))
+                    throw CancellationError()          // Hummingbird closes the connection mid-body
                 })
             case .dieAfter(let pieces):
                 return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in

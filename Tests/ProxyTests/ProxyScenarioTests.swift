@@ -251,6 +251,27 @@ import Testing
         #expect(h.upstream.received.last?.headers.contains { $0.0 == "x-custom" } == false, "headers named in Connection are hop-by-hop")
     }
 
+    @Test func passThroughAnswersArriveWholeOrAsAClearError() async throws {
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        // Small answers are read whole and sent with their head; larger ones stream. Both
+        // must arrive byte for byte, with the upstream's length.
+        for size in [SidecarResponder.coalescedAnswerLimit - 40, SidecarResponder.coalescedAnswerLimit + 4_000] {
+            let answer = #"{"object":"list","data":""# + String(repeating: "模", count: size / 3) + #""}"#
+            h.upstream.script(.json(answer))
+            let reply = try await h.get("/v1/models")
+            #expect(reply.status == 200 && reply.text == answer, "\(answer.utf8.count) bytes")
+            #expect(reply.header("content-length") == "\(answer.utf8.count)")
+        }
+        // A small answer cut short is a 502 in the OpenAI shape, not a 200 with half a body.
+        h.upstream.script(.truncated(#"{"object":"li"#, declaredLength: 200))
+        let cut = try await h.get("/v1/models")
+        #expect(cut.status == 502)
+        #expect((cut.json?["error"] as? [String: Any])?["code"] as? String == "upstream_answer_incomplete")
+        h.upstream.script(.json(#"{"object":"list"}"#))
+        #expect(try await h.get("/v1/models").text == #"{"object":"list"}"#, "still serving")
+    }
+
     @Test func passThroughAnsweredBeforeItsBodyIsReadKeepsServing() async throws {
         // nginx's `return 200` answers without reading the request. Menshen's upload and
         // Hummingbird's drain of the same body then raced for the inbound stream, which is a
