@@ -46,6 +46,8 @@ struct InputOutcome: Sendable {
 enum PayloadError: Error {
     case notJSON(String)
     case invalidUTF8
+    /// The request is well-formed but would carry text to the model that Menshen cannot screen.
+    case unscreenable(String, code: String)
 }
 
 /// Screens the texts of OpenAI-compatible JSON payloads: prompts in requests, answers in
@@ -72,9 +74,10 @@ enum PayloadScreening {
         let pseudonymizeInternal: Bool
     }
 
-    static func screenInput(_ body: Data, route: ScreenedRoute, snapshot: Snapshot, external: ExternalPolicy? = nil) throws -> InputOutcome {
-        let document = try parseDocument(body)
-        let sites = try promptSites(document, route: route, roles: snapshot.policy.inputRoles)
+    /// Screens a request's texts (`sites`, from ``promptSites(_:route:roles:refusedFields:)`` on
+    /// `document`, which is `body` parsed).
+    static func screenInput(_ body: Data, document: JSONDocument, sites: [TextSite], snapshot: Snapshot,
+                            external: ExternalPolicy? = nil) -> InputOutcome {
         let lexicons = snapshot.lexicons
         let policy = snapshot.policy
         var texts: [ScreenedText] = []
@@ -124,7 +127,22 @@ enum PayloadScreening {
     struct TextSite {
         let node: JSONNode
         let location: String
+        /// The role classifier hooks filter on: the message's role when it is one servers
+        /// define, `user` for any other or none (the most scrutinized), `tool` for text from
+        /// outside the conversation (tool definitions, documents), `user` for the rest.
+        let role: String
     }
+
+    /// Message roles OpenAI-compatible servers define; only these can be left out by policy.
+    static let knownRoles: Set<String> = ["system", "developer", "user", "assistant", "tool", "function"]
+    /// Keys whose string values are protocol values, not text a model reads.
+    static let controlKeys: Set<String> = ["model", "role", "type", "tool_choice", "tool_call_id", "id", "object",
+                                           "service_tier", "reasoning_effort", "modalities", "detail", "format", "voice",
+                                           "encoding_format"]
+    /// Keys whose whole value holds nothing Menshen reads as text (media, token ids, options).
+    static let opaqueKeys: Set<String> = ["image_url", "input_audio", "audio", "file", "video_url", "logit_bias", "stream_options"]
+    /// Top-level fields whose text comes from outside the conversation.
+    static let outsideKeys: Set<String> = ["tools", "functions", "documents"]
 
     /// Parses a request body (a JSON object), mapping problems to what the client is told.
     static func parseDocument(_ body: Data) throws -> JSONDocument {
@@ -140,42 +158,68 @@ enum PayloadScreening {
         return document
     }
 
-    /// The prompt texts of a request that policy screens (by role), in order.
-    static func promptSites(_ document: JSONDocument, route: ScreenedRoute, roles: Set<String>) throws -> [TextSite] {
-        let root = document.root
+    /// The texts of a request that reach the model, in order: every string value except
+    /// protocol values (`model`, `role`, `type`, ids …) and media, wherever it is — messages and
+    /// their content parts, tool-call arguments, `suffix`, tool and function definitions (their
+    /// descriptions are rendered into the prompt), vLLM's `documents`, `user`, and fields no
+    /// one has thought of yet. Screening by default is what keeps a server's next extension
+    /// from becoming a way around Menshen. Messages of a known role that policy leaves out are
+    /// skipped whole.
+    ///
+    /// Refuses (``PayloadError/unscreenable(_:code:)``) what would reach the model unread: a
+    /// field in `refusedFields`, a completions prompt given as token ids.
+    static func promptSites(_ document: JSONDocument, route: ScreenedRoute, roles: Set<String>,
+                            refusedFields: [String] = []) throws -> [TextSite] {
+        guard let members = document.root.members else { throw PayloadError.notJSON("request body must be a JSON object") }
         var sites: [TextSite] = []
-        switch route {
-        case .chatCompletions:
-            guard let messages = root["messages"]?.elements else { throw PayloadError.notJSON("'messages' must be an array") }
-            for (i, message) in messages.enumerated() {
-                guard message.isObject else { throw PayloadError.notJSON("messages[\(i)] must be an object") }
-                guard roles.contains(document.string(message["role"]) ?? "") else { continue }
-                if let content = message["content"] {
-                    if content.isString {
-                        sites.append(TextSite(node: content, location: "messages[\(i)].content"))
-                    } else if let parts = content.elements {
-                        for (j, part) in parts.enumerated() {
-                            if let text = part["text"], text.isString {
-                                sites.append(TextSite(node: text, location: "messages[\(i)].content[\(j)].text"))
-                            }
-                        }
-                    }
-                }
-                for (j, call) in (message["tool_calls"]?.elements ?? []).enumerated() {
-                    if let arguments = call["function"]?["arguments"], arguments.isString {
-                        sites.append(TextSite(node: arguments, location: "messages[\(i)].tool_calls[\(j)].function.arguments"))
-                    }
-                }
+        for member in members {
+            if refusedFields.contains(member.key) {
+                throw PayloadError.unscreenable("'\(member.key)' is refused by Menshen: text in it would reach the model unscreened",
+                                                code: "request_field_not_allowed")
             }
-        case .completions:
-            guard let prompt = root["prompt"] else { throw PayloadError.notJSON("'prompt' is required") }
-            if prompt.isString {
-                sites.append(TextSite(node: prompt, location: "prompt"))
-            } else if let prompts = prompt.elements {
-                for (i, p) in prompts.enumerated() where p.isString { sites.append(TextSite(node: p, location: "prompt[\(i)]")) }
+            if controlKeys.contains(member.key) || opaqueKeys.contains(member.key) { continue }
+            switch (route, member.key) {
+            case (.chatCompletions, "messages"):
+                guard let messages = member.value.elements else { throw PayloadError.notJSON("'messages' must be an array") }
+                for (i, message) in messages.enumerated() {
+                    guard message.isObject else { throw PayloadError.notJSON("messages[\(i)] must be an object") }
+                    let role = message["role"].flatMap { document.string($0) }
+                    let known = role.map { knownRoles.contains($0) } ?? false
+                    if known && !roles.contains(role!) { continue }
+                    collectStrings(message, path: "messages[\(i)]", role: known ? role! : "user", into: &sites)
+                }
+            case (.completions, "prompt"):
+                let prompts = member.value.isString ? [member.value] : member.value.elements ?? []
+                guard !prompts.isEmpty || member.value.elements != nil, prompts.allSatisfy(\.isString) else {
+                    throw PayloadError.unscreenable("'prompt' must be a string or an array of strings: token ids cannot be screened",
+                                                    code: "prompt_not_screenable")
+                }
+                collectStrings(member.value, path: "prompt", role: "user", into: &sites)
+            default:
+                collectStrings(member.value, path: member.key, role: outsideKeys.contains(member.key) ? "tool" : "user", into: &sites)
             }
         }
+        if route == .chatCompletions && document.root["messages"] == nil { throw PayloadError.notJSON("'messages' must be an array") }
+        if route == .completions && document.root["prompt"] == nil { throw PayloadError.notJSON("'prompt' is required") }
         return sites
+    }
+
+    /// Every string value under `node`, with its path, skipping protocol values and media.
+    private static func collectStrings(_ node: JSONNode, path: String, role: String, into sites: inout [TextSite]) {
+        switch node {
+        case .string:
+            sites.append(TextSite(node: node, location: path, role: role))
+        case .array(let elements, _):
+            for (i, element) in elements.enumerated() {
+                collectStrings(element, path: "\(path)[\(i)]", role: role, into: &sites)
+            }
+        case .object(let members, _):
+            for member in members where !controlKeys.contains(member.key) && !opaqueKeys.contains(member.key) {
+                collectStrings(member.value, path: "\(path).\(member.key)", role: role, into: &sites)
+            }
+        case .number, .bool, .null:
+            break
+        }
     }
 
     // MARK: Output (non-streamed)
@@ -353,24 +397,13 @@ enum ModelMap {
 
 extension PayloadScreening {
     /// The texts of a request, with their roles, for classifier hooks.
-    static func hookInputs(_ body: Data, route: ScreenedRoute, requestID: String, roles: Set<String>) -> [HookInput] {
-        guard let object = try? parseObject(body) else { return [] }
-        var inputs: [HookInput] = []
-        switch route {
-        case .chatCompletions:
-            for message in object["messages"] as? [[String: Any]] ?? [] {
-                let role = message["role"] as? String ?? "user"
-                guard roles.contains(role) else { continue }
-                if let s = message["content"] as? String { inputs.append(HookInput(text: s, direction: .input, role: role, requestID: requestID)) }
-                for part in message["content"] as? [[String: Any]] ?? [] {
-                    if let s = part["text"] as? String { inputs.append(HookInput(text: s, direction: .input, role: role, requestID: requestID)) }
-                }
-            }
-        case .completions:
-            let prompts = (object["prompt"] as? String).map { [$0] } ?? (object["prompt"] as? [Any])?.compactMap { $0 as? String } ?? []
-            inputs = prompts.map { HookInput(text: $0, direction: .input, role: "user", requestID: requestID) }
+    /// What classifier hooks see of a request: the same texts the lexicons screen, each with
+    /// the role hooks filter on (see ``TextSite/role``).
+    static func hookInputs(_ document: JSONDocument, sites: [TextSite], requestID: String) -> [HookInput] {
+        sites.compactMap { site in
+            guard let text = document.string(site.node), !text.isEmpty else { return nil }
+            return HookInput(text: text, direction: .input, role: site.role, requestID: requestID)
         }
-        return inputs.filter { !$0.text.isEmpty }
     }
 
     /// The answer texts of a JSON answer (content / text of each choice).

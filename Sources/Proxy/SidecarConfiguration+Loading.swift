@@ -28,7 +28,8 @@ extension SidecarConfiguration {
         ("timeouts.read_idle", nil, "Longest silence while reading an answer. Default 120s."),
         ("timeouts.stream_total", nil, "Longest total duration of a streamed answer. Default 1800s."),
         ("timeouts.drain", "MENSHEN_DRAIN_TIMEOUT", "After SIGTERM, how long in-flight requests may finish. Default 30s."),
-        ("screening.input_roles", nil, "Message roles screened on input. Default system, user, assistant, tool, developer, function."),
+        ("screening.input_roles", nil, "Message roles screened on input. Default system, user, assistant, tool, developer, function. A message with any other role, or none, is always screened."),
+        ("screening.refused_request_fields", nil, "Top-level request fields refused with 400 because text Menshen cannot screen would reach the model through them. Default chat_template, prompt_embeds. [] allows them."),
         ("screening.output_fields", nil, "Answer fields screened: content, reasoning_content, tool_arguments, refusal. Default all."),
         ("screening.actions", nil, "List of {category | rule, direction?, action} overriding lexicon actions."),
         ("screening.output_refusal", nil, "Text that replaces a blocked answer."),
@@ -178,7 +179,7 @@ extension SidecarConfiguration {
                     }
                 }
             case "screening":
-                mapping(v, key, allowed: ["input_roles", "output_fields", "actions", "output_refusal", "input_refusal", "refused_paths"]) { name, node in
+                mapping(v, key, allowed: ["input_roles", "output_fields", "actions", "output_refusal", "input_refusal", "refused_paths", "refused_request_fields"]) { name, node in
                     let full = "screening.\(name)"
                     switch name {
                     case "input_roles":
@@ -216,6 +217,9 @@ extension SidecarConfiguration {
                             overrides.append(o)
                         }
                         config.screening.actions = ActionPolicy(overrides: overrides)
+                    case "refused_request_fields":
+                        guard let list = node.sequence?.compactMap(\.string) else { problem(full, node, "expected a list of field names"); return }
+                        config.screening.refusedRequestFields = list
                     case "refused_paths":
                         guard let list = node.sequence?.compactMap(\.string) else { problem(full, node, "expected a list of path prefixes"); return }
                         config.screening.refusedPaths = list

@@ -165,8 +165,14 @@ public struct SidecarConfiguration: Sendable, Equatable {
     /// What is screened and what happens.
     public struct ScreeningPolicy: Sendable, Equatable {
         /// Message roles whose content is screened on input. Tool results are where indirect
-        /// prompt injection arrives, so `tool` is on by default.
+        /// prompt injection arrives, so `tool` is on by default. Only the roles OpenAI-compatible
+        /// servers define can be left out: a message with any other role (`User`, a template's
+        /// own `observation`, none at all) is always screened, since chat templates render it.
         public var inputRoles: Set<String> = ["system", "user", "assistant", "tool", "developer", "function"]
+        /// Top-level request fields refused with 400: text Menshen cannot screen would reach the
+        /// model through them (vLLM's caller-supplied `chat_template` writes the prompt itself;
+        /// `prompt_embeds` is a prompt as tensors). Empty to allow.
+        public var refusedRequestFields: [String] = ["chat_template", "prompt_embeds"]
         /// Answer fields screened on output.
         public var outputFields: Set<OutputField> = Set(OutputField.allCases)
         /// Overrides of rule actions per category / rule and direction.

@@ -79,26 +79,35 @@ struct SidecarResponder: HTTPResponder {
         let needsExternal = configuration.desensitization.pseudonymizeInternal || pool.upstreams.contains { $0.trust == .external }
         let external = needsExternal ? PayloadScreening.ExternalPolicy(map: pseudonyms, c3: configuration.desensitization.c3External,
                                                                         pseudonymizeInternal: configuration.desensitization.pseudonymizeInternal) : nil
-        // Classifier hooks run concurrently with the lexicon scan; the request is forwarded only
-        // after both have answered.
-        let hooks = snapshot.hooks
-        let lexiconSignal = LexiconSignal()
-        let hookInputs = hooks.map { runner in PayloadScreening.hookInputs(body, route: route, requestID: requestID, roles: snapshot.policy.inputRoles)
-            .filter { runner.screens(direction: .input, role: $0.role) } } ?? []
-        async let hookOutcome: HookOutcome = hookInputs.isEmpty ? .empty : hooks!.evaluate(hookInputs, lexicon: lexiconSignal)
-        defer { lexiconSignal.fulfill(LexiconSummary(decision: .allow, categories: [])) }
+        // The texts that reach the model; a request that would carry text past screening is
+        // refused here, before any of it goes to a classifier.
+        let document: JSONDocument
+        let sites: [PayloadScreening.TextSite]
         do {
-            input = try PayloadScreening.screenInput(body, route: route, snapshot: snapshot, external: external)
-            // The prompt's screening alone (this used to be deferred to the end of the request,
-            // so it measured the model's answer time as well).
-            metrics.scanTime(direction: "input", ContinuousClock.now - scanStart)
-            record(input.matches, direction: .input, snapshot: snapshot)
-            lexiconSignal.fulfill(LexiconSummary(decision: input.decision, categories: Array(Set(input.matches.map { snapshot.lexicons.rules[$0.rule].category })).sorted()))
+            document = try PayloadScreening.parseDocument(body)
+            sites = try PayloadScreening.promptSites(document, route: route, roles: snapshot.policy.inputRoles,
+                                                     refusedFields: snapshot.policy.refusedRequestFields)
         } catch PayloadError.invalidUTF8 {
             throw OpenAIError.badRequest("request body is not valid UTF-8", code: "invalid_utf8")
         } catch PayloadError.notJSON(let message) {
             throw OpenAIError.badRequest(message, code: "invalid_json")
+        } catch PayloadError.unscreenable(let message, let code) {
+            throw OpenAIError.badRequest(message, code: code)
         }
+        // Classifier hooks run concurrently with the lexicon scan; the request is forwarded only
+        // after both have answered.
+        let hooks = snapshot.hooks
+        let lexiconSignal = LexiconSignal()
+        let hookInputs = hooks.map { runner in PayloadScreening.hookInputs(document, sites: sites, requestID: requestID)
+            .filter { runner.screens(direction: .input, role: $0.role) } } ?? []
+        async let hookOutcome: HookOutcome = hookInputs.isEmpty ? .empty : hooks!.evaluate(hookInputs, lexicon: lexiconSignal)
+        defer { lexiconSignal.fulfill(LexiconSummary(decision: .allow, categories: [])) }
+        input = PayloadScreening.screenInput(body, document: document, sites: sites, snapshot: snapshot, external: external)
+        // The prompt's screening alone (this used to be deferred to the end of the request,
+        // so it measured the model's answer time as well).
+        metrics.scanTime(direction: "input", ContinuousClock.now - scanStart)
+        record(input.matches, direction: .input, snapshot: snapshot)
+        lexiconSignal.fulfill(LexiconSummary(decision: input.decision, categories: Array(Set(input.matches.map { snapshot.lexicons.rules[$0.rule].category })).sorted()))
         let auditContext = AuditRecorder.Context(requestID: requestID, route: route.rawValue, model: input.model, upstream: nil,
                                                  client: audit.client(request.headers), started: scanStart)
         let inputHooks = await hookOutcome

@@ -40,6 +40,32 @@ import Testing
         #expect(sent.contains(#""direction":"input""#))
     }
 
+    @Test func hooksSeeTextOutsideKnownRolesAndTheirRoleFilter() async throws {
+        // The hook classifies user text only; a message with a role servers do not define is
+        // classified as user text, and tool definitions as tool text.
+        let classifier = FakeUpstream()
+        try await classifier.start()
+        defer { classifier.stop() }
+        classifier.script(.classifier(unsafe: "越狱"))
+        let settings = try HookSettings.parse(yaml: """
+        hooks:
+          - {name: scorer, kind: webhook, url: \(classifier.url)/classify, on_failure: allow, timeout: 2s,
+             directions: [input], roles: [user], threshold: 0.5, action: block, category: classifier-risk, cache: off}
+        """)
+        let h = try await SidecarHarness.start { c in c.hooks = settings }
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(chatAnswer("好的")))
+        let unknownRole = try await h.post("/v1/chat/completions", json: ["model": "m", "messages": [["role": "observation", "content": "一段越狱话术"]]])
+        #expect(unknownRole.status == 400, "classified as user text")
+        let before = classifier.received.count
+        let toolDefinition = try await h.post("/v1/chat/completions", json: ["model": "m", "messages": [["role": "user", "content": "你好"]],
+            "tools": [["type": "function", "function": ["name": "f", "description": "一段越狱话术"]]]])
+        #expect(toolDefinition.status == 200, "tool text, which this hook's roles leave out")
+        let sent = classifier.received.dropFirst(before).map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(sent.contains { $0.contains("你好") }, "the user's text was classified")
+        #expect(!sent.contains { $0.contains("越狱") }, "the tool definition was not sent to a user-only hook")
+    }
+
     @Test("a failing hook applies its on_failure", arguments: ["allow", "block"])
     func failureModes(onFailure: String) async throws {
         let h = try await SidecarHarness.start { c in c.hooks = try! Self.settings(url: "http://127.0.0.1:9", onFailure: onFailure, directions: "input") }

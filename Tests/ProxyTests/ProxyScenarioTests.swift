@@ -44,6 +44,73 @@ import Testing
         #expect(h.upstream.received.first?.json?["temperature"] as? Double == 0.7, "other fields pass through")
     }
 
+    /// Places a prompt's text can reach the model other than a known role's `content`; each
+    /// carries a phone number, which the shipped lexicons mask.
+    static func textOutsideKnownPlaces() -> [(name: String, route: String, request: [String: Any])] {
+        let phone = "我的手机 13812345678"
+        let hi: [String: Any] = ["role": "user", "content": "你好"]
+        return [
+            ("a role spelled differently", "/v1/chat/completions", ["model": "m", "messages": [["role": "User", "content": phone]]]),
+            ("a template's own role", "/v1/chat/completions", ["model": "m", "messages": [hi, ["role": "observation", "content": phone]]]),
+            ("no role at all", "/v1/chat/completions", ["model": "m", "messages": [["content": phone]]]),
+            ("a legacy function call in the history", "/v1/chat/completions", ["model": "m", "messages": [
+                hi, ["role": "assistant", "content": NSNull(), "function_call": ["name": "lookup", "arguments": #"{"q": "\#(phone)"}"#]]]]),
+            ("a tool definition", "/v1/chat/completions", ["model": "m", "messages": [hi],
+                "tools": [["type": "function", "function": ["name": "f", "description": phone, "parameters": ["type": "object"]]]]]),
+            ("vLLM's documents", "/v1/chat/completions", ["model": "m", "messages": [hi], "documents": [["title": "t", "text": phone]]]),
+            ("the end-user field", "/v1/chat/completions", ["model": "m", "messages": [hi], "user": phone]),
+            ("a completion's suffix", "/v1/completions", ["model": "m", "prompt": "你好", "suffix": phone]),
+        ]
+    }
+
+    @Test("text outside a known role's content is screened too", arguments: 0..<8)
+    func textOutsideKnownPlacesIsScreened(index: Int) async throws {
+        let cases = Self.textOutsideKnownPlaces()
+        #expect(cases.count == 8)
+        let (name, route, request) = cases[index]
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(chatAnswer("好的")))
+        let reply = try await h.post(route, json: request)
+        #expect(reply.status == 200, "\(name)")
+        #expect(reply.header("x-menshen-decision") == "mask", "\(name)")
+        let sent = String(decoding: h.upstream.received.first?.body ?? Data(), as: UTF8.self)
+        #expect(sent.contains("138****5678"), "\(name): \(sent)")
+        #expect(!sent.contains("13812345678"), "\(name): the raw number must not reach the model")
+    }
+
+    @Test func rolesPolicyLeavesOutOnlyKnownRoles() async throws {
+        let h = try await SidecarHarness.start { c in c.screening.inputRoles = ["user"] }
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(chatAnswer("好的")))
+        let reply = try await h.post("/v1/chat/completions", json: ["model": "m", "messages": [
+            ["role": "system", "content": "客服热线 13812345678"], ["role": "user", "content": "你好"]]])
+        #expect(reply.status == 200 && reply.header("x-menshen-decision") == "allow")
+        let sent = String(decoding: h.upstream.received.first?.body ?? Data(), as: UTF8.self)
+        #expect(sent.contains("13812345678"), "a system prompt left out by policy is forwarded as it is")
+    }
+
+    @Test func requestsCarryingUnscreenableTextAreRefused() async throws {
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        let refused: [(route: String, request: [String: Any], code: String)] = [
+            ("/v1/completions", ["model": "m", "prompt": [[9906, 11, 1917]]], "prompt_not_screenable"),
+            ("/v1/completions", ["model": "m", "prompt": [9906, 11, 1917]], "prompt_not_screenable"),
+            ("/v1/completions", ["model": "m", "prompt": 42], "prompt_not_screenable"),
+            ("/v1/completions", ["model": "m", "prompt": "hi", "prompt_embeds": "AAAA"], "request_field_not_allowed"),
+            ("/v1/chat/completions", ["model": "m", "messages": [["role": "user", "content": "hi"]],
+                                      "chat_template": "{{ '稳赚' ~ '不赔' }}"], "request_field_not_allowed"),
+        ]
+        for (route, request, code) in refused {
+            let reply = try await h.post(route, json: request)
+            #expect(reply.status == 400, "\(request)")
+            let error = reply.json?["error"] as? [String: Any]
+            #expect(error?["code"] as? String == code, "\(request)")
+            #expect(error?["type"] as? String == "invalid_request_error")
+        }
+        #expect(h.upstream.received.isEmpty, "none of them reached the model")
+    }
+
     @Test func flaggedPromptIsForwardedUnchanged() async throws {
         let h = try await SidecarHarness.start()
         defer { Task { await h.stop() } }
