@@ -1,8 +1,8 @@
 /// Whether an answer on a screened route has the shape Menshen screens.
 ///
 /// Menshen screens the text fields of OpenAI-compatible answers. An answer it cannot read —
-/// not JSON, a duplicate key, a text field that is not a string (content parts, say), a legacy
-/// `function_call`, audio — would otherwise reach the client unscreened, so it is refused instead
+/// not JSON, a duplicate key, a text field that is not a string (content parts, say), text in a
+/// member it does not know, a legacy `function_call`, audio — would otherwise reach the client unscreened, so it is refused instead
 /// (fail closed): the whole answer when buffered, the rest of the stream when streamed.
 enum AnswerShape {
     /// Why an answer cannot be screened (what is wrong with its shape, never its text).
@@ -38,10 +38,17 @@ enum AnswerShape {
                 let name = streamed ? "delta" : "message"
                 guard let message = choice[name], !message.isNull else { continue }
                 guard message.isObject else { return "choices[\(i)].\(name) is not an object" }
-                for field in ["content", "reasoning_content", "refusal"] {
-                    if let value = message[field], !value.isString && !value.isNull {
-                        return "choices[\(i)].\(name).\(field) is not a string"
+                for field in SidecarConfiguration.OutputField.messageFields {
+                    if let value = message[field.rawValue], !value.isString && !value.isNull {
+                        return "choices[\(i)].\(name).\(field.rawValue) is not a string"
                     }
+                }
+                // A text member Menshen does not know (the next rename of the chain of thought,
+                // say) would reach the client unread.
+                for member in message.members ?? [] where member.value.isString {
+                    let known = SidecarConfiguration.OutputField.messageFields.contains { $0.rawValue == member.key }
+                        || SidecarConfiguration.OutputField.structuralMessageMembers.contains(member.key)
+                    if !known { return "choices[\(i)].\(name).\(identifier(member.key)) is text Menshen does not screen" }
                 }
                 if let call = message["function_call"], !call.isNull {
                     return "choices[\(i)].\(name).function_call (the legacy function-calling format) is not screened"
@@ -67,5 +74,13 @@ enum AnswerShape {
             }
         }
         return nil
+    }
+
+    /// A member's name for a log line: only as the server would name it (a short identifier),
+    /// so nothing resembling answer text reaches the audit log through it.
+    private static func identifier(_ key: String) -> String {
+        let plain = key.utf8.count <= 40 && key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0 | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        return plain && !key.isEmpty ? key : "<a member>"
     }
 }

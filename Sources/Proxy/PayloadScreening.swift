@@ -253,9 +253,7 @@ enum PayloadScreening {
         switch route {
         case .chatCompletions:
             let message = choice["message"]
-            visit(message?["content"], .content)
-            visit(message?["reasoning_content"], .reasoningContent)
-            visit(message?["refusal"], .refusal)
+            for field in SidecarConfiguration.OutputField.messageFields { visit(message?[field.rawValue], field) }
             for call in message?["tool_calls"]?.elements ?? [] { visit(call["function"]?["arguments"], .toolArguments) }
         case .completions:
             visit(choice["text"], .content)
@@ -294,9 +292,9 @@ enum PayloadScreening {
             switch route {
             case .chatCompletions:
                 let message = choice["message"] as? [String: Any] ?? [:]
-                visit(message["content"] as? String, path: ["message", "content"], field: .content)
-                visit(message["reasoning_content"] as? String, path: ["message", "reasoning_content"], field: .reasoningContent)
-                visit(message["refusal"] as? String, path: ["message", "refusal"], field: .refusal)
+                for field in SidecarConfiguration.OutputField.messageFields {
+                    visit(message[field.rawValue] as? String, path: ["message", field.rawValue], field: field)
+                }
                 if let calls = message["tool_calls"] as? [Any] {
                     for (j, call) in calls.enumerated() {
                         let arguments = ((call as? [String: Any])?["function"] as? [String: Any])?["arguments"] as? String
@@ -315,6 +313,7 @@ enum PayloadScreening {
                     var message = choice["message"] as? [String: Any] ?? [:]
                     message["content"] = policy.outputRefusal
                     message.removeValue(forKey: "reasoning_content")
+                    message.removeValue(forKey: "reasoning")
                     message.removeValue(forKey: "tool_calls")
                     message.removeValue(forKey: "function_call")
                     choice["message"] = message
@@ -348,7 +347,7 @@ enum PayloadScreening {
             switch route {
             case .chatCompletions:
                 guard var message = choice["message"] as? [String: Any] else { return choice }
-                for key in ["content", "reasoning_content", "refusal"] {
+                for key in SidecarConfiguration.OutputField.messageFields.map(\.rawValue) {
                     if let text = message[key] as? String { message[key] = restorer.restore(text) }
                 }
                 if let calls = message["tool_calls"] as? [Any] {

@@ -30,7 +30,7 @@ extension SidecarConfiguration {
         ("timeouts.drain", "MENSHEN_DRAIN_TIMEOUT", "After SIGTERM, how long in-flight requests may finish. Default 30s."),
         ("screening.input_roles", nil, "Message roles screened on input. Default system, user, assistant, tool, developer, function. A message with any other role, or none, is always screened."),
         ("screening.refused_request_fields", nil, "Top-level request fields refused with 400 because text Menshen cannot screen would reach the model through them. Default chat_template, prompt_embeds. [] allows them."),
-        ("screening.output_fields", nil, "Answer fields screened: content, reasoning_content, tool_arguments, refusal. Default all."),
+        ("screening.output_fields", nil, "Answer fields screened: content, reasoning_content (also selects reasoning, the name vLLM and Ollama use), tool_arguments, refusal. Default all."),
         ("screening.actions", nil, "List of {category | rule, direction?, action} overriding lexicon actions."),
         ("screening.output_refusal", nil, "Text that replaces a blocked answer."),
         ("screening.input_refusal", nil, "Message of the 400 error for a blocked prompt."),
@@ -189,7 +189,12 @@ extension SidecarConfiguration {
                         guard let list = node.sequence?.compactMap(\.string) else { problem(full, node, "expected a list of fields"); return }
                         var fields = Set<OutputField>()
                         for f in list {
-                            if let field = OutputField(rawValue: f) { fields.insert(field) } else {
+                            if let field = OutputField(rawValue: f) {
+                                fields.insert(field)
+                                // One setting for both names of the chain of thought.
+                                if field == .reasoningContent { fields.insert(.reasoning) }
+                                if field == .reasoning { fields.insert(.reasoningContent) }
+                            } else {
                                 problem(full, node, "unknown field '\(f)' (known: \(OutputField.allCases.map(\.rawValue).joined(separator: ", ")))")
                             }
                         }

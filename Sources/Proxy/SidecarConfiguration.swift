@@ -186,12 +186,23 @@ public struct SidecarConfiguration: Sendable, Equatable {
         public var refusedPaths: [String] = ["/v1/responses", "/v1/edits", "/api/generate", "/api/chat", "/v1/assistants", "/v1/threads", "/v1/realtime"]
     }
 
-    /// Answer fields Menshen can screen.
+    /// Answer fields Menshen can screen; the raw value is the member's name on the wire
+    /// (except `tool_arguments`, which is `tool_calls[].function.arguments`).
     public enum OutputField: String, Sendable, CaseIterable, Hashable {
         case content
+        /// Reasoning models' chain of thought, DeepSeek's name (also Qwen, Kimi, SGLang).
         case reasoningContent = "reasoning_content"
+        /// The same under the name vLLM (from 0.17 only) and Ollama use. Policy selects the two
+        /// together: a deployment that screens reasoning must not stop at a model server upgrade.
+        case reasoning
         case toolArguments = "tool_arguments"
         case refusal
+
+        /// The string members of a chat answer's `message` (or a stream's `delta`) that are
+        /// screened as text, in the order they are read.
+        public static let messageFields: [OutputField] = [.content, .reasoningContent, .reasoning, .refusal]
+        /// Other members a `message` or `delta` may carry: structure, not free text.
+        static let structuralMessageMembers: Set<String> = ["role", "name", "tool_calls", "function_call", "audio", "annotations"]
     }
 
     /// Checks cross-field rules; returns problems naming the key.

@@ -54,7 +54,7 @@ struct StreamHookGate {
         self.fields = route == .chatCompletions ? fields : [.content]
     }
 
-    private static let messageFields: [SidecarConfiguration.OutputField] = [.content, .reasoningContent, .refusal]
+    private static let messageFields = SidecarConfiguration.OutputField.messageFields
 
     /// Rewrites screened events: each gated text carries what its window releases.
     mutating func process(_ events: [SSEParser.Event]) async -> (events: [SSEParser.Event], stop: Bool) {

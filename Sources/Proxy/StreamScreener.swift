@@ -3,7 +3,7 @@ import Screening
 
 /// Screens one streamed answer (SSE chunks of an OpenAI-compatible API).
 ///
-/// Each choice's text fields (content, reasoning_content, each tool call's arguments, refusal)
+/// Each choice's text fields (content, reasoning_content or reasoning, each tool call's arguments, refusal)
 /// get their own stream scanner. Every upstream event is re-emitted with only the *settled*
 /// part of its text — text no lexicon term or regex can still extend into — with masks applied;
 /// the rest waits for the next event. A block stops the stream: what was clean before the
@@ -137,8 +137,8 @@ struct StreamScreener {
             switch route {
             case .chatCompletions:
                 var delta = choice["delta"] as? [String: Any] ?? [:]
-                for (name, field) in [("content", SidecarConfiguration.OutputField.content),
-                                      ("reasoning_content", .reasoningContent), ("refusal", .refusal)] {
+                for field in SidecarConfiguration.OutputField.messageFields {
+                    let name = field.rawValue
                     guard let text = delta[name] as? String else { continue }
                     let released = feed(FieldKey(choice: index, field: field, tool: 0), text, final: false)
                     if released.blocked { blockedChoice = index }
@@ -158,7 +158,7 @@ struct StreamScreener {
                     }
                     releasedAny = true
                 }
-                if delta.keys.contains(where: { !["content", "reasoning_content", "refusal"].contains($0) }) { releasedAny = true }
+                if delta.keys.contains(where: { Self.textFields[$0] == nil }) { releasedAny = true }
                 if finishReason != nil && blockedChoice == nil {
                     // The choice ends: everything it still holds is decided now, before the finish.
                     let tail = flush(choice: index)
@@ -279,7 +279,7 @@ struct StreamScreener {
 
     /// Delta members screened as text, by name.
     private static let textFields: [String: SidecarConfiguration.OutputField] =
-        ["content": .content, "reasoning_content": .reasoningContent, "refusal": .refusal]
+        Dictionary(uniqueKeysWithValues: SidecarConfiguration.OutputField.messageFields.map { ($0.rawValue, $0) })
 
     /// The upstream ended (or failed) without `[DONE]`: decide and release what is held.
     mutating func finish() -> Output {

@@ -156,7 +156,21 @@ import Testing
         ("legacy function_call", #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"稳赚不赔"}}}]}"#),
         ("arguments not a string", #"{"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f","arguments":{"x":"稳赚不赔"}}}]}}]}"#),
         ("audio", #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"audio":{"id":"audio_1","data":"UklGRg==","transcript":"稳赚不赔"}}}]}"#),
+        ("text in an unknown member", #"{"choices":[{"index":0,"message":{"role":"assistant","content":"好的","thinking":"稳赚不赔"}}]}"#),
     ]
+
+    @Test func reasoningUnderVLLMsNewerNameIsScreened() async throws {
+        // vLLM from 0.17 and Ollama answer the chain of thought as `reasoning`.
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(#"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","reasoning":"可以说这款产品稳赚不赔","content":"好的"},"finish_reason":"stop"}]}"#))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("推荐理财"))
+        #expect(reply.status == 200)
+        let choice = (reply.json?["choices"] as? [[String: Any]])?.first
+        #expect(choice?["finish_reason"] as? String == "content_filter")
+        #expect(!reply.text.contains("稳赚不赔"), "the blocked reasoning must not reach the client")
+        #expect((choice?["message"] as? [String: Any])?["reasoning"] == nil)
+    }
 
     @Test("answers Menshen cannot read are refused and audited", arguments: unscreenableAnswers)
     func unscreenableAnswerIsRefused(_ name: String, _ answer: String) async throws {

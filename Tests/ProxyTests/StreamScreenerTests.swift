@@ -34,7 +34,7 @@ struct StreamScreenerTests {
                 let i = c["index"] as! Int
                 if let f = c["finish_reason"] as? String { finish[i] = f }
                 let d = c["delta"] as? [String: Any] ?? [:]
-                for key in ["content", "reasoning_content"] { if let t = d[key] as? String { text["\(i).\(key)", default: ""] += t } }
+                for key in ["content", "reasoning_content", "reasoning"] { if let t = d[key] as? String { text["\(i).\(key)", default: ""] += t } }
                 for call in d["tool_calls"] as? [[String: Any]] ?? [] {
                     if let a = (call["function"] as? [String: Any])?["arguments"] as? String { text["\(i).tool\(call["index"] as? Int ?? 0)", default: ""] += a }
                 }
@@ -95,6 +95,27 @@ struct StreamScreenerTests {
         #expect(r.text["0.reasoning_content"] == "用户的手机是 138****5678，需要回复")
         #expect(r.text["0.tool0"] == "{\"to\":\"139****4321\"}")
         #expect(r.finish[0] == "tool_calls")
+    }
+
+    @Test func reasoningUnderVLLMsNewerNameIsScreenedToo() {
+        // vLLM (from 0.17) and Ollama stream the chain of thought as `reasoning`; a term split
+        // across its deltas must not reach the client, and a phone number in it is masked.
+        let r = Self.run([
+            Self.chunk([["index": 0, "delta": ["reasoning": "用户的手机是 1381234"]]]),
+            Self.chunk([["index": 0, "delta": ["reasoning": "5678，可以说稳"]]]),
+            Self.chunk([["index": 0, "delta": ["reasoning": "赚不赔吗"]]]),
+            .data("[DONE]"),
+        ])
+        #expect(r.text["0.reasoning"] == "用户的手机是 138****5678，可以说")
+        #expect(r.finish[0] == "content_filter")
+        #expect(r.done)
+    }
+
+    @Test func outputFieldsSelectBothNamesOfReasoning() throws {
+        let c = try SidecarConfiguration.parse(yaml: "screening:\n  output_fields: [content, reasoning_content]\n")
+        #expect(c.screening.outputFields == [.content, .reasoningContent, .reasoning])
+        let d = try SidecarConfiguration.parse(yaml: "screening:\n  output_fields: [reasoning]\n")
+        #expect(d.screening.outputFields == [.reasoningContent, .reasoning])
     }
 
     @Test func heldTextIsReleasedAtTheEndEvenWithoutDone() {
