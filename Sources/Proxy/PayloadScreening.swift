@@ -204,6 +204,17 @@ enum PayloadScreening {
         return sites
     }
 
+    /// Whether a request asks for log probabilities. Anything but absent, `null`, `false` (and,
+    /// for `top_logprobs`, `0`) counts: model servers coerce `"true"` and `1.0`.
+    static func asksForLogprobs(_ document: JSONDocument) -> Bool {
+        func asks(_ key: String, zeroIsNo: Bool) -> Bool {
+            guard let node = document.root[key], !node.isNull, node.boolValue != false else { return false }
+            return !(zeroIsNo && document.int(node) == 0)
+        }
+        // Legacy completions return the chosen tokens' log probabilities even for `logprobs: 0`.
+        return asks("logprobs", zeroIsNo: false) || asks("top_logprobs", zeroIsNo: true)
+    }
+
     /// Every string value under `node`, with its path, skipping protocol values and media.
     private static func collectStrings(_ node: JSONNode, path: String, role: String, into sites: inout [TextSite]) {
         switch node {
@@ -306,6 +317,11 @@ enum PayloadScreening {
             }
             overall = max(overall, decision)
             texts += found
+            if (decision == .block || !replacements.isEmpty), let logprobs = choice["logprobs"], !(logprobs is NSNull) {
+                // Log probabilities spell out the withheld or raw text token by token.
+                choice["logprobs"] = NSNull()
+                changed = true
+            }
             if decision == .block {
                 changed = true
                 switch route {

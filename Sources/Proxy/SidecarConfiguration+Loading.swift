@@ -29,6 +29,7 @@ extension SidecarConfiguration {
         ("timeouts.stream_total", nil, "Longest total duration of a streamed answer. Default 1800s."),
         ("timeouts.drain", "MENSHEN_DRAIN_TIMEOUT", "After SIGTERM, how long in-flight requests may finish. Default 30s."),
         ("screening.input_roles", nil, "Message roles screened on input. Default system, user, assistant, tool, developer, function. A message with any other role, or none, is always screened."),
+        ("screening.allow_logprobs", nil, "Allow requests for log probabilities (logprobs, top_logprobs): they carry the answer's tokens, and alternatives the model did not choose, unscreened. Default false (400 logprobs_not_screenable)."),
         ("screening.refused_request_fields", nil, "Top-level request fields refused with 400 because text Menshen cannot screen would reach the model through them. Default chat_template, prompt_embeds. [] allows them."),
         ("screening.output_fields", nil, "Answer fields screened: content, reasoning_content (also selects reasoning, the name vLLM and Ollama use), tool_arguments, refusal. Default all."),
         ("screening.actions", nil, "List of {category | rule, direction?, action} overriding lexicon actions."),
@@ -179,7 +180,7 @@ extension SidecarConfiguration {
                     }
                 }
             case "screening":
-                mapping(v, key, allowed: ["input_roles", "output_fields", "actions", "output_refusal", "input_refusal", "refused_paths", "refused_request_fields"]) { name, node in
+                mapping(v, key, allowed: ["input_roles", "output_fields", "actions", "output_refusal", "input_refusal", "refused_paths", "refused_request_fields", "allow_logprobs"]) { name, node in
                     let full = "screening.\(name)"
                     switch name {
                     case "input_roles":
@@ -222,6 +223,9 @@ extension SidecarConfiguration {
                             overrides.append(o)
                         }
                         config.screening.actions = ActionPolicy(overrides: overrides)
+                    case "allow_logprobs":
+                        guard let b = YAMLBool.parse(node.string) else { problem(full, node, "expected true or false"); return }
+                        config.screening.allowLogprobs = b
                     case "refused_request_fields":
                         guard let list = node.sequence?.compactMap(\.string) else { problem(full, node, "expected a list of field names"); return }
                         config.screening.refusedRequestFields = list

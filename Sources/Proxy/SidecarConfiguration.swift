@@ -173,6 +173,11 @@ public struct SidecarConfiguration: Sendable, Equatable {
         /// model through them (vLLM's caller-supplied `chat_template` writes the prompt itself;
         /// `prompt_embeds` is a prompt as tensors). Empty to allow.
         public var refusedRequestFields: [String] = ["chat_template", "prompt_embeds"]
+        /// Whether a request may ask for log probabilities (`logprobs`, `top_logprobs`). They
+        /// carry the answer's tokens — and alternatives the model did not choose — beside the
+        /// screened text, so they would deliver held, masked and blocked text unscreened. Off:
+        /// such a request gets 400.
+        public var allowLogprobs = false
         /// Answer fields screened on output.
         public var outputFields: Set<OutputField> = Set(OutputField.allCases)
         /// Overrides of rule actions per category / rule and direction.

@@ -94,6 +94,10 @@ struct SidecarResponder: HTTPResponder {
         } catch PayloadError.unscreenable(let message, let code) {
             throw OpenAIError.badRequest(message, code: code)
         }
+        if !snapshot.policy.allowLogprobs && PayloadScreening.asksForLogprobs(document) {
+            throw OpenAIError.badRequest("log probabilities would carry the answer's tokens past screening; they are refused by Menshen (screening.allow_logprobs)",
+                                         code: "logprobs_not_screenable")
+        }
         // Classifier hooks run concurrently with the lexicon scan; the request is forwarded only
         // after both have answered.
         let hooks = snapshot.hooks

@@ -111,6 +111,46 @@ import Testing
         #expect(h.upstream.received.isEmpty, "none of them reached the model")
     }
 
+    @Test func logprobsAreRefusedUnlessPolicyAllowsThem() async throws {
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(chatAnswer("好的")))
+        let asking: [(String, [String: Any])] = [
+            ("/v1/chat/completions", ["model": "m", "messages": [["role": "user", "content": "hi"]], "logprobs": true]),
+            ("/v1/chat/completions", ["model": "m", "messages": [["role": "user", "content": "hi"]], "logprobs": "true"]),
+            ("/v1/chat/completions", ["model": "m", "messages": [["role": "user", "content": "hi"]], "top_logprobs": 3]),
+            ("/v1/completions", ["model": "m", "prompt": "hi", "logprobs": 0]),
+        ]
+        for (route, request) in asking {
+            let reply = try await h.post(route, json: request)
+            #expect(reply.status == 400, "\(request)")
+            #expect((reply.json?["error"] as? [String: Any])?["code"] as? String == "logprobs_not_screenable")
+        }
+        #expect(h.upstream.received.isEmpty)
+        let notAsking: [String: Any] = ["model": "m", "messages": [["role": "user", "content": "hi"]], "logprobs": false, "top_logprobs": 0]
+        #expect(try await h.post("/v1/chat/completions", json: notAsking).status == 200, "SDKs send false and 0")
+    }
+
+    @Test func allowedLogprobsOfAMaskedOrBlockedAnswerAreNotDelivered() async throws {
+        let h = try await SidecarHarness.start { c in c.screening.allowLogprobs = true }
+        defer { Task { await h.stop() } }
+        func answer(_ content: String) -> String {
+            let tokens = content.map { #"{"token":"\#($0)","logprob":-0.1,"top_logprobs":[]}"# }.joined(separator: ",")
+            return #"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"\#(content)"},"logprobs":{"content":[\#(tokens)]},"finish_reason":"stop"}]}"#
+        }
+        let request: [String: Any] = ["model": "m", "messages": [["role": "user", "content": "hi"]], "logprobs": true]
+        h.upstream.script(.json(answer("请致电13812345678")))
+        let masked = try await h.post("/v1/chat/completions", json: request)
+        #expect(masked.status == 200 && masked.text.contains("138****5678"))
+        #expect(!masked.text.contains("\"1\",\"logprob\"") && !masked.text.contains("\"token\":\"2\""), "no token of the raw number: \(masked.text)")
+        h.upstream.script(.json(answer("稳赚不赔")))
+        let blocked = try await h.post("/v1/chat/completions", json: request)
+        #expect(!blocked.text.contains("\"token\":\"赔\""), "no token of the withheld text")
+        h.upstream.script(.json(answer("好的")))
+        let clean = try await h.post("/v1/chat/completions", json: request)
+        #expect(clean.text.contains("\"token\":\"好\""), "a clean answer keeps its log probabilities")
+    }
+
     @Test func flaggedPromptIsForwardedUnchanged() async throws {
         let h = try await SidecarHarness.start()
         defer { Task { await h.stop() } }
