@@ -188,7 +188,10 @@ public struct SidecarConfiguration: Sendable, Equatable {
         public var inputRefusal = "The prompt was blocked by the content filter (Menshen)."
         /// Generation endpoints Menshen does not screen (OpenAI Responses, legacy edits, Ollama's
         /// native API): refused with 403 rather than passed through unscreened. Empty to allow.
-        public var refusedPaths: [String] = ["/v1/responses", "/v1/edits", "/api/generate", "/api/chat", "/v1/assistants", "/v1/threads", "/v1/realtime"]
+        /// Kept in canonical form (`RoutingPath`), since request paths are compared in that form.
+        public var refusedPaths: [String] = ["/v1/responses", "/v1/edits", "/api/generate", "/api/chat", "/v1/assistants", "/v1/threads", "/v1/realtime"] {
+            didSet { refusedPaths = refusedPaths.map(RoutingPath.canonical) }
+        }
     }
 
     /// Answer fields Menshen can screen; the raw value is the member's name on the wire

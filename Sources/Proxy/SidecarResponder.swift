@@ -26,14 +26,17 @@ struct SidecarResponder: HTTPResponder {
     let logger: Logger
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        let response = try await route(request)
         let path = request.uri.path
-        let label = ScreenedRoute(path: path)?.rawValue ?? (["/healthz", "/readyz", "/v1/moderations", "/v1/screen"].contains(path) ? path : "passthrough")
+        // Routes are decided on the path as any model server could read it (see RoutingPath).
+        let routing = RoutingPath.canonical(path)
+        let response = try await route(request, routing: routing)
+        let label = ScreenedRoute(path: routing)?.rawValue
+            ?? (["/healthz", "/readyz", "/v1/moderations", "/v1/screen"].contains(path) ? path : "passthrough")
         metrics.request(route: label, status: response.status.code)
         return response
     }
 
-    private func route(_ request: Request) async throws -> Response {
+    private func route(_ request: Request, routing: String) async throws -> Response {
         let requestID = request.headers[.menshenRequestID].flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 } ?? RequestIDs.next()
         let path = request.uri.path
         do {
@@ -51,10 +54,11 @@ struct SidecarResponder: HTTPResponder {
             case (.post, "/v1/screen"):
                 return try await screen(request, requestID: requestID)
             default:
-                if request.method == .post, let route = ScreenedRoute(path: path) {
+                if request.method == .post, let route = ScreenedRoute(path: routing) {
                     return try await screenedCompletion(request, route: route, requestID: requestID)
                 }
-                if store.snapshot.policy.refusedPaths.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) {
+                // Refused paths are kept in canonical form (see ScreeningPolicy.refusedPaths).
+                if store.snapshot.policy.refusedPaths.contains(where: { routing == $0 || routing.hasPrefix($0 + "/") }) {
                     // A generation endpoint Menshen cannot screen must not become a way around it.
                     throw OpenAIError(status: .forbidden, message: "\(path) is not screened by Menshen and is refused; use /v1/chat/completions or /v1/completions",
                                       type: "invalid_request_error", code: "endpoint_not_screened")

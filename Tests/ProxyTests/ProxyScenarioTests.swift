@@ -417,6 +417,35 @@ import Testing
         #expect(h.upstream.received.count == 13)
     }
 
+    @Test func pathsAServerCouldReadAsAScreenedRouteAreScreened() async throws {
+        // uvicorn (vLLM) and Go (Ollama) percent-decode the path; Go cleans it; servlet
+        // containers drop ;parameters. Each spelling must be screened, not passed through.
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(chatAnswer("好的")))
+        for path in ["/v1/chat/%63ompletions", "/v1/chat/%2563ompletions", "/v1/chat//completions", "/v1/chat/completions/",
+                     "/v1/chat/completions;x=1", "/v1/Chat/Completions", "/v1/x/../chat/completions"] {
+            let reply = try await h.post(path, json: chatRequest("我的手机 13812345678"))
+            #expect(reply.header("x-menshen-decision") == "mask", "\(path)")
+            let sent = String(decoding: h.upstream.received.last?.body ?? Data(), as: UTF8.self)
+            #expect(!sent.contains("13812345678"), "\(path): the raw number must not reach the model")
+        }
+        for path in ["/v1/%72esponses", "/V1/Responses/", "/api//generate"] {
+            let reply = try await h.post(path, json: ["model": "m", "input": "hi"])
+            #expect(reply.status == 403, "\(path)")
+        }
+    }
+
+    @Test func canonicalRoutingPaths() {
+        #expect(RoutingPath.canonical("/v1/chat/completions") == "/v1/chat/completions")
+        #expect(RoutingPath.canonical("/compatible-mode/v1/Chat/%63ompletions/") == "/compatible-mode/v1/chat/completions")
+        #expect(RoutingPath.canonical("//v1/./chat/x/../completions;jsessionid=1") == "/v1/chat/completions")
+        #expect(RoutingPath.canonical("/v1/chat/completions%2F") == "/v1/chat/completions")
+        #expect(RoutingPath.canonical("/%zz/%4") == "/%zz/%4", "malformed escapes stay")
+        #expect(RoutingPath.canonical("/../..") == "/")
+        #expect(RoutingPath.canonical("") == "/")
+    }
+
     @Test func unscreenedGenerationEndpointsAreRefused() async throws {
         let h = try await SidecarHarness.start()
         defer { Task { await h.stop() } }
