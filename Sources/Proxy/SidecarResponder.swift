@@ -150,6 +150,12 @@ struct SidecarResponder: HTTPResponder {
                                     started: scanStart, lease: routed.lease, pool: pool, pseudonyms: restore && !pseudonyms.isEmpty ? pseudonyms : nil,
                                     audit: AuditRecorder.Context(requestID: requestID, route: route.rawValue, model: input.model,
                                                                  upstream: routed.lease.upstream.name, client: auditContext.client, started: scanStart))
+        if routed.response.status.code / 100 == 2, let encoding = routed.response.headers.first(name: "content-encoding"),
+           encoding.trimmingCharacters(in: .whitespaces).lowercased() != "identity" {
+            // Asked for identity, got compressed bytes anyway: they cannot be screened.
+            pool.release(routed.lease, .success)
+            try await refuseUnscreenable("the answer is compressed (Content-Encoding is not identity)", context: context)
+        }
         let isEventStream = routed.response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
         if isEventStream && routed.response.status.code / 100 == 2 {
             return streamedAnswer(routed.response, context: context)
@@ -531,6 +537,9 @@ struct SidecarResponder: HTTPResponder {
         upstreamRequest.headers = forwardHeaders(request.headers, requestID: requestID, to: upstream)
         upstreamRequest.headers.replaceOrAdd(name: "content-type", value: "application/json")
         upstreamRequest.headers.replaceOrAdd(name: "content-length", value: "\(body.readableBytes)")
+        // The answer must be screened, so it must come as text: a client's `gzip, br` would let
+        // the server (OpenAI's API, a gateway with compression on) send bytes Menshen cannot read.
+        upstreamRequest.headers.replaceOrAdd(name: "accept-encoding", value: "identity")
         upstreamRequest.body = .bytes(body)
         do {
             return try await client.execute(upstreamRequest, timeout: TimeAmount(configuration.timeouts.responseHead))

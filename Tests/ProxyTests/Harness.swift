@@ -35,6 +35,8 @@ enum UpstreamScript: Sendable {
     /// Answers with this JSON at once, before reading the request body (as nginx's `return`
     /// does); the body is recorded as empty.
     case early(String)
+    /// A body with a Content-Encoding header (the body itself is whatever the test gives).
+    case encoded(String, encoding: String)
     /// Declares a Content-Length, sends only `text`, then closes the connection.
     case truncated(String, declaredLength: Int)
 }
@@ -91,6 +93,9 @@ final class FakeUpstream: Sendable {
                     }
                     try await writer.finish(nil)
                 })
+            case .encoded(let text, let encoding):
+                return Response(status: .ok, headers: [.contentType: "application/json", .contentEncoding: encoding],
+                                body: .init(byteBuffer: ByteBuffer(string: text)))
             case .truncated(let text, let declared):
                 return Response(status: .ok, headers: [.contentType: "application/json", .contentLength: "\(declared)"], body: ResponseBody { writer in
                     try await writer.write(ByteBuffer(string: text))

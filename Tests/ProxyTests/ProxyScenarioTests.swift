@@ -199,6 +199,22 @@ import Testing
         ("text in an unknown member", #"{"choices":[{"index":0,"message":{"role":"assistant","content":"好的","thinking":"稳赚不赔"}}]}"#),
     ]
 
+    @Test func answersComeUncompressedOrAreRefused() async throws {
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(chatAnswer("好的")))
+        let body = Array(try JSONSerialization.data(withJSONObject: chatRequest("你好")))
+        let plain = try await h.post("/v1/chat/completions", body, headers: [("content-type", "application/json"), ("accept-encoding", "gzip, br")])
+        #expect(plain.status == 200)
+        let asked = h.upstream.received.last?.headers.filter { $0.0 == "accept-encoding" }.map(\.1)
+        #expect(asked == ["identity"], "the model server is asked for text Menshen can screen")
+        // A server that compresses anyway: its bytes cannot be screened, so they are not delivered.
+        h.upstream.script(.encoded("\u{1F}\u{8B}compressed", encoding: "gzip"))
+        let compressed = try await h.post("/v1/chat/completions", body, headers: [("content-type", "application/json"), ("accept-encoding", "gzip")])
+        #expect(compressed.status == 502)
+        #expect((compressed.json?["error"] as? [String: Any])?["code"] as? String == "upstream_answer_unscreenable")
+    }
+
     @Test func reasoningUnderVLLMsNewerNameIsScreened() async throws {
         // vLLM from 0.17 and Ollama answer the chain of thought as `reasoning`.
         let h = try await SidecarHarness.start()
