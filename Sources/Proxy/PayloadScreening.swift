@@ -102,6 +102,7 @@ enum PayloadScreening {
             }
             if let replacement { internalEdits.append((site.node.range, JSONDocument.literal(replacement))) }
         }
+        texts += joinedFindings(sites: sites, prompts: prompts, snapshot: snapshot)
         let decision = texts.reduce(Decision.allow) { max($0, $1.result.decision) }
         let forward = !internalEdits.isEmpty && decision != .block ? document.splicing(internalEdits) : body
         // Pass 2: the body an external upstream may see — C2 values as placeholders, C3 removed or flagged.
@@ -131,6 +132,10 @@ enum PayloadScreening {
         /// define, `user` for any other or none (the most scrutinized), `tool` for text from
         /// outside the conversation (tool definitions, documents), `user` for the rest.
         let role: String
+        /// Texts the server joins into one before the model reads it (a message's text parts,
+        /// joined with newlines by vLLM) share a group: they are also screened joined, so a
+        /// term cannot be split across them.
+        var joinGroup: Int? = nil
     }
 
     /// Message roles OpenAI-compatible servers define; only these can be left out by policy.
@@ -186,7 +191,24 @@ enum PayloadScreening {
                     let role = message["role"].flatMap { document.string($0) }
                     let known = role.map { knownRoles.contains($0) } ?? false
                     if known && !roles.contains(role!) { continue }
-                    collectStrings(message, path: "messages[\(i)]", role: known ? role! : "user", into: &sites)
+                    let siteRole = known ? role! : "user"
+                    for field in message.members ?? [] where !controlKeys.contains(field.key) && !opaqueKeys.contains(field.key) {
+                        let path = "messages[\(i)].\(field.key)"
+                        guard field.key == "content", let parts = field.value.elements else {
+                            collectStrings(field.value, path: path, role: siteRole, into: &sites)
+                            continue
+                        }
+                        for (j, part) in parts.enumerated() {
+                            for member in part.members ?? [] where !controlKeys.contains(member.key) && !opaqueKeys.contains(member.key) {
+                                if member.key == "text", member.value.isString {
+                                    sites.append(TextSite(node: member.value, location: "\(path)[\(j)].text", role: siteRole, joinGroup: i))
+                                } else {
+                                    collectStrings(member.value, path: "\(path)[\(j)].\(member.key)", role: siteRole, into: &sites)
+                                }
+                            }
+                            if !part.isObject { collectStrings(part, path: "\(path)[\(j)]", role: siteRole, into: &sites) }
+                        }
+                    }
                 }
             case (.completions, "prompt"):
                 let prompts = member.value.isString ? [member.value] : member.value.elements ?? []
@@ -202,6 +224,34 @@ enum PayloadScreening {
         if route == .chatCompletions && document.root["messages"] == nil { throw PayloadError.notJSON("'messages' must be an array") }
         if route == .completions && document.root["prompt"] == nil { throw PayloadError.notJSON("'prompt' is required") }
         return sites
+    }
+
+    /// Matches that only the joined text of a group shows (they span two of its texts). Such
+    /// a match cannot be masked in place — its bytes are in two strings — so a mask becomes a
+    /// block; block, flag and shadow keep their action.
+    private static func joinedFindings(sites: [TextSite], prompts: [(text: String, result: ScreeningResult)], snapshot: Snapshot) -> [ScreenedText] {
+        var groups: [Int: [Int]] = [:]
+        for (k, site) in sites.enumerated() { if let g = site.joinGroup { groups[g, default: []].append(k) } }
+        var found: [ScreenedText] = []
+        for (group, members) in groups.sorted(by: { $0.key < $1.key }) where members.count > 1 {
+            var joined = ""
+            var bounds: [Range<Int>] = []
+            for k in members {
+                if !bounds.isEmpty { joined += "\n" }
+                let start = joined.utf8.count
+                joined += prompts[k].text
+                bounds.append(start..<joined.utf8.count)
+            }
+            let result = snapshot.lexicons.screen(joined, direction: .input, policy: snapshot.policy.actions)
+            let spanning = result.matches.filter { m in !bounds.contains { $0.contains(m.range.lowerBound) && m.range.upperBound <= $0.upperBound } }
+            guard !spanning.isEmpty else { continue }
+            var decision = snapshot.policy.actions.decision(for: spanning, lexicons: snapshot.lexicons, direction: .input)
+            if decision == .mask { decision = .block }
+            found.append(ScreenedText(location: "messages[\(group)].content", text: joined,
+                                      result: ScreeningResult(decision: decision, matches: spanning, maskedText: joined,
+                                                              lexiconVersion: snapshot.lexicons.version)))
+        }
+        return found
     }
 
     /// Whether a request asks for log probabilities. Anything but absent, `null`, `false` (and,
@@ -414,11 +464,20 @@ extension PayloadScreening {
     /// The texts of a request, with their roles, for classifier hooks.
     /// What classifier hooks see of a request: the same texts the lexicons screen, each with
     /// the role hooks filter on (see ``TextSite/role``).
+    /// Texts the server joins (a message's text parts) are classified joined, as the model reads them.
     static func hookInputs(_ document: JSONDocument, sites: [TextSite], requestID: String) -> [HookInput] {
-        sites.compactMap { site in
-            guard let text = document.string(site.node), !text.isEmpty else { return nil }
-            return HookInput(text: text, direction: .input, role: site.role, requestID: requestID)
+        var inputs: [HookInput] = []
+        var joinedAt: [Int: Int] = [:]          // group → index of its input
+        for site in sites {
+            guard let text = document.string(site.node) else { continue }
+            if let group = site.joinGroup, let k = joinedAt[group] {
+                inputs[k] = HookInput(text: inputs[k].text + "\n" + text, direction: .input, role: site.role, requestID: requestID)
+                continue
+            }
+            if let group = site.joinGroup { joinedAt[group] = inputs.count }
+            inputs.append(HookInput(text: text, direction: .input, role: site.role, requestID: requestID))
         }
+        return inputs.filter { !$0.text.isEmpty }
     }
 
     /// The answer texts of a JSON answer (content / text of each choice).

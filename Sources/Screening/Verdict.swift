@@ -37,6 +37,13 @@ public struct ScreeningResult: Sendable {
     public let maskedText: String
     /// The lexicon version that decided.
     public let lexiconVersion: String
+
+    public init(decision: Decision, matches: [Match], maskedText: String, lexiconVersion: String) {
+        self.decision = decision
+        self.matches = matches
+        self.maskedText = maskedText
+        self.lexiconVersion = lexiconVersion
+    }
 }
 
 extension LexiconSet {
