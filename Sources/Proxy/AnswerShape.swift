@@ -62,6 +62,11 @@ enum AnswerShape {
                     guard let list = calls.elements else { return "choices[\(i)].\(name).tool_calls is not an array" }
                     for (j, call) in list.enumerated() {
                         guard call.isObject else { return "choices[\(i)].\(name).tool_calls[\(j)] is not an object" }
+                        // Free-form tool calls (OpenAI's `custom` tools) carry text outside
+                        // `function.arguments`, where Menshen does not read it.
+                        for member in call.members ?? [] where !member.value.isNull && !["index", "id", "type", "function"].contains(member.key) {
+                            return "choices[\(i)].\(name).tool_calls[\(j)].\(identifier(member.key)) is not screened (only function tool calls are)"
+                        }
                         guard let function = call["function"], !function.isNull else { continue }
                         guard function.isObject else { return "choices[\(i)].\(name).tool_calls[\(j)].function is not an object" }
                         if let arguments = function["arguments"], !arguments.isString && !arguments.isNull {

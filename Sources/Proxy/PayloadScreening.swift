@@ -376,13 +376,10 @@ enum PayloadScreening {
                 changed = true
                 switch route {
                 case .chatCompletions:
-                    var message = choice["message"] as? [String: Any] ?? [:]
-                    message["content"] = policy.outputRefusal
-                    message.removeValue(forKey: "reasoning_content")
-                    message.removeValue(forKey: "reasoning")
-                    message.removeValue(forKey: "tool_calls")
-                    message.removeValue(forKey: "function_call")
-                    choice["message"] = message
+                    // Only the refusal is left: the blocked text may be in any screened field
+                    // (the refusal, the reasoning, a tool call), and none of it may remain.
+                    let role = (choice["message"] as? [String: Any])?["role"] as? String ?? "assistant"
+                    choice["message"] = ["role": role, "content": policy.outputRefusal]
                 case .completions:
                     choice["text"] = policy.outputRefusal
                 }

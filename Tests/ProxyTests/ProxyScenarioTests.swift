@@ -210,6 +210,7 @@ import Testing
         ("legacy function_call", #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"稳赚不赔"}}}]}"#),
         ("arguments not a string", #"{"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f","arguments":{"x":"稳赚不赔"}}}]}}]}"#),
         ("audio", #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"audio":{"id":"audio_1","data":"UklGRg==","transcript":"稳赚不赔"}}}]}"#),
+        ("a free-form tool call", #"{"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"id":"c1","type":"custom","custom":{"name":"sql","input":"稳赚不赔"}}]}}]}"#),
         ("text in an unknown member", #"{"choices":[{"index":0,"message":{"role":"assistant","content":"好的","thinking":"稳赚不赔"}}]}"#),
     ]
 
@@ -227,6 +228,19 @@ import Testing
         let compressed = try await h.post("/v1/chat/completions", body, headers: [("content-type", "application/json"), ("accept-encoding", "gzip")])
         #expect(compressed.status == 502)
         #expect((compressed.json?["error"] as? [String: Any])?["code"] as? String == "upstream_answer_unscreenable")
+    }
+
+    @Test func aBlockedAnswerKeepsNothingButTheRefusal() async throws {
+        // The blocked text is in `refusal` (or reasoning, or a tool call): none of it may remain.
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(#"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"好的","refusal":"这款产品稳赚不赔","reasoning":"想想","tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"stop"}]}"#))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("推荐理财"))
+        let choice = (reply.json?["choices"] as? [[String: Any]])?.first
+        #expect(choice?["finish_reason"] as? String == "content_filter")
+        #expect(!reply.text.contains("稳赚不赔"))
+        let message = choice?["message"] as? [String: Any] ?? [:]
+        #expect(Set(message.keys) == ["role", "content"], "\(message)")
     }
 
     @Test func reasoningUnderVLLMsNewerNameIsScreened() async throws {
@@ -566,8 +580,12 @@ import Testing
     @Test func aSlowClientSlowsTheUpstreamInsteadOfFillingMemory() async throws {
         let h = try await SidecarHarness.start()
         defer { Task { await h.stop() } }
-        let events = 1_500                      // ~30 MB of SSE (20 KB events): more than every socket buffer on the way
-        h.upstream.script(.flood(events: events, bytes: 20_000))
+        // ~60 MB of SSE (40 KB events): well beyond every socket buffer on the way. Loopback
+        // buffers autotune to ~20–25 MB in all (measured: 1,031–1,186 of 1,500 20 KB events
+        // were written while the client paused), so 30 MB was too close to tell.
+        let events = 1_500
+        let eventBytes = 40_000
+        h.upstream.script(.flood(events: events, bytes: eventBytes))
         var request = HTTPClientRequest(url: h.url + "/v1/chat/completions")
         request.method = .POST
         request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: chatRequest("hi", stream: true))))
@@ -582,7 +600,7 @@ import Testing
         var bytes = 0
         while let chunk = try await iterator.next() { bytes += chunk.readableBytes }
         #expect(h.upstream.floodWritten == events)
-        #expect(bytes > events * 18_000)
+        #expect(bytes > events * (eventBytes - 2_000))
     }
 
     // MARK: Screening without a model
