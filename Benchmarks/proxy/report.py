@@ -113,7 +113,7 @@ def load_cells(run_dir):
     """{(tool, conns, target, round): parsed} for wrk and h2load."""
     cells = {}
     for path in glob.glob(os.path.join(run_dir, "raw", "*.txt")):
-        m = re.match(r"(wrk|h2load|floor)_c(\d+)_(\w+)_r(\d+)\.txt$", os.path.basename(path))
+        m = re.match(r"(wrk|h2load|floor|self)_c(\d+)_(\w+)_r(\d+)\.txt$", os.path.basename(path))
         if not m:
             continue
         tool, c, target, r = m.group(1), int(m.group(2)), m.group(3), int(m.group(4))
@@ -526,6 +526,7 @@ def render(run_dir, old_whys):
         w("|---|---|---|---|---|---|---|---|")
         for c in floor_conns:
             prr = per_round(cells, "floor", c, "rps", rounds)
+            self_rs = [cells.get(("self", c, "menshen", r)) or {} for r in rounds]
             for t in TARGETS:
                 rs = [cells.get(("floor", c, t, r)) or {} for r in rounds]
                 cpu_us = proxy_cpu_per_request(cells, cpu, "floor", c, t, rounds)
@@ -535,7 +536,20 @@ def render(run_dir, old_whys):
                     spread([x.get("p99") for x in rs], ms),
                     "%.2f" % med([v[t] / v["nginx"] for v in prr.values()]) if prr else "–",
                     spread(cpu_us, lambda v: "%.0f" % v) if t != "direct" else "–", num(errs)))
+            if any(x.get("rps") for x in self_rs):
+                ratios = [(cells.get(("self", c, "menshen", r)) or {}).get("rps", 0) / v["nginx"] for r, v in prr.items()
+                          if (cells.get(("self", c, "menshen", r)) or {}).get("rps")]
+                cpu_us = proxy_cpu_per_request(cells, cpu, "self", c, "menshen", rounds)
+                errs = sum((x.get("non2xx") or 0) + sum((x.get("socket_errors") or {}).values()) for x in self_rs)
+                w("| %d | Menshen answering `GET /healthz` itself (no upstream) | %s | %s | %s | %s | %s | %s |" % (
+                    c, spread([x.get("rps") for x in self_rs], num), spread([x.get("p50") for x in self_rs], ms),
+                    spread([x.get("p99") for x in self_rs], ms), "%.2f" % med(ratios) if ratios else "–",
+                    spread(cpu_us, lambda v: "%.0f" % v), num(errs)))
         w("")
+        if any(k[0] == "self" for k in cells):
+            w("The last row is Hummingbird alone: Menshen answers a tiny JSON body itself, with no upstream hop "
+              "and nothing to screen; its ratio compares it with nginx *proxying* in the same round.")
+            w("")
     if scan_times:
         parts = ["%s %.0f µs (mean over %s requests)" % (d, us, num(n)) for d, (us, n) in sorted(scan_times.items())]
         w("Screening time per request, from Menshen's own `menshen_scan_seconds` histogram over the whole run "

@@ -10,6 +10,7 @@
 #                 nginx returning a ~1 KB chat completion (shared upstream.conf); req/s, p50, p99
 #   streamed:     stream_client.py against stream_upstream.py (500 deltas of 1–3 characters,
 #                 2 ms apart); per-delta added delay, time to first token, total
+#   self:         wrk GET /healthz at 64 connections, answered by Menshen itself (no upstream)
 #   floor:        wrk GET /v1/models at 64 connections (passed through unscreened by Menshen,
 #                 the same ~1 KB answer): what the HTTP stack alone costs per request; and
 #                 Menshen's own menshen_scan_seconds (from its /metrics after the run): what
@@ -364,6 +365,15 @@ for ((r = 1; r <= reps; r++)); do
       printf 'floor\t%s\t%s\t%s\t%s\t%s\t%s\n' 64 "$t" "$r" "$(( $(ticks $pp) - a ))" "$(( $(ticks "$pid_up") - u ))" "$(getconf CLK_TCK)" >>"$cpufile"
       log "round $r floor GET c64 $t: $(grep -E 'Requests/sec' "$f" | tr -s ' ')$(grep -E 'Non-2xx|Socket errors' "$f" | tr -s ' ' | sed 's/^/ — /' | tr -d '\n')"
     done
+    # Menshen answering GET /healthz itself: Hummingbird's cost per request with no upstream
+    # hop and no screening, beside the proxies' figures of the same round.
+    pp=$(proxy_pid menshen)
+    alive "self c64 menshen r$r"; load "self c64 menshen r$r"
+    a=$(ticks $pp); u=$(ticks "$pid_up")
+    f=$run_dir/raw/self_c64_menshen_r${r}.txt
+    wrk -t2 -c64 -d"${secs}s" --timeout 10s --latency "${url[menshen]%$path}/healthz" >"$f" 2>&1 || true
+    printf 'self\t%s\t%s\t%s\t%s\t%s\t%s\n' 64 menshen "$r" "$(( $(ticks $pp) - a ))" "$(( $(ticks "$pid_up") - u ))" "$(getconf CLK_TCK)" >>"$cpufile"
+    log "round $r self GET /healthz c64 menshen: $(grep -E 'Requests/sec' "$f" | tr -s ' ')"
   fi
   # ------------------------------------------------------------ streamed cells
   if [ "$do_stream" = 1 ]; then

@@ -35,6 +35,8 @@ enum AnswerShape {
             guard choice.isObject else { return "choices[\(i)] is not an object" }
             switch route {
             case .chatCompletions:
+                // Text where the other endpoint puts it would reach clients that read it unscreened.
+                if let text = choice["text"], !text.isNull { return "choices[\(i)].text is not screened on chat completions" }
                 let name = streamed ? "delta" : "message"
                 guard let message = choice[name], !message.isNull else { continue }
                 guard message.isObject else { return "choices[\(i)].\(name) is not an object" }
@@ -76,6 +78,9 @@ enum AnswerShape {
                 }
             case .completions:
                 if let text = choice["text"], !text.isString && !text.isNull { return "choices[\(i)].text is not a string" }
+                for name in ["message", "delta"] where !(choice[name]?.isNull ?? true) {
+                    return "choices[\(i)].\(name) is not screened on completions"
+                }
             }
         }
         return nil

@@ -210,6 +210,7 @@ import Testing
         ("legacy function_call", #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"稳赚不赔"}}}]}"#),
         ("arguments not a string", #"{"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f","arguments":{"x":"稳赚不赔"}}}]}}]}"#),
         ("audio", #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"audio":{"id":"audio_1","data":"UklGRg==","transcript":"稳赚不赔"}}}]}"#),
+        ("completions-style text on chat", #"{"choices":[{"index":0,"text":"稳赚不赔","message":{"role":"assistant","content":"好的"}}]}"#),
         ("a free-form tool call", #"{"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"id":"c1","type":"custom","custom":{"name":"sql","input":"稳赚不赔"}}]}}]}"#),
         ("text in an unknown member", #"{"choices":[{"index":0,"message":{"role":"assistant","content":"好的","thinking":"稳赚不赔"}}]}"#),
     ]
