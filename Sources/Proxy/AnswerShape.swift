@@ -2,7 +2,7 @@
 ///
 /// Menshen screens the text fields of OpenAI-compatible answers. An answer it cannot read —
 /// not JSON, a duplicate key, a text field that is not a string (content parts, say), text in a
-/// member it does not know, a legacy `function_call`, audio — would otherwise reach the client unscreened, so it is refused instead
+/// member it does not know, audio — would otherwise reach the client unscreened, so it is refused instead
 /// (fail closed): the whole answer when buffered, the rest of the stream when streamed.
 enum AnswerShape {
     /// Why an answer cannot be screened (what is wrong with its shape, never its text).
@@ -53,7 +53,11 @@ enum AnswerShape {
                     if !known { return "choices[\(i)].\(name).\(identifier(member.key)) is text Menshen does not screen" }
                 }
                 if let call = message["function_call"], !call.isNull {
-                    return "choices[\(i)].\(name).function_call (the legacy function-calling format) is not screened"
+                    // The legacy function-calling format: its arguments are screened like a tool call's.
+                    guard call.isObject else { return "choices[\(i)].\(name).function_call is not an object" }
+                    if let arguments = call["arguments"], !arguments.isString && !arguments.isNull {
+                        return "choices[\(i)].\(name).function_call.arguments is not a string"
+                    }
                 }
                 // A spoken answer says what its transcript says: screening the transcript would
                 // not stop the audio.

@@ -316,6 +316,7 @@ enum PayloadScreening {
             let message = choice["message"]
             for field in SidecarConfiguration.OutputField.messageFields { visit(message?[field.rawValue], field) }
             for call in message?["tool_calls"]?.elements ?? [] { visit(call["function"]?["arguments"], .toolArguments) }
+            visit(message?["function_call"]?["arguments"], .toolArguments)          // the legacy format
         case .completions:
             visit(choice["text"], .content)
         }
@@ -362,6 +363,8 @@ enum PayloadScreening {
                         visit(arguments, path: ["message", "tool_calls", "\(j)", "function", "arguments"], field: .toolArguments)
                     }
                 }
+                visit((message["function_call"] as? [String: Any])?["arguments"] as? String,
+                      path: ["message", "function_call", "arguments"], field: .toolArguments)
             case .completions:
                 visit(choice["text"] as? String, path: ["text"], field: .content)
             }
@@ -412,6 +415,10 @@ enum PayloadScreening {
                 guard var message = choice["message"] as? [String: Any] else { return choice }
                 for key in SidecarConfiguration.OutputField.messageFields.map(\.rawValue) {
                     if let text = message[key] as? String { message[key] = restorer.restore(text) }
+                }
+                if var call = message["function_call"] as? [String: Any], let a = call["arguments"] as? String {
+                    call["arguments"] = restorer.restore(a)
+                    message["function_call"] = call
                 }
                 if let calls = message["tool_calls"] as? [Any] {
                     message["tool_calls"] = calls.map { call -> Any in

@@ -195,7 +195,8 @@ public struct SidecarConfiguration: Sendable, Equatable {
     }
 
     /// Answer fields Menshen can screen; the raw value is the member's name on the wire
-    /// (except `tool_arguments`, which is `tool_calls[].function.arguments`).
+    /// (except `tool_arguments`: `tool_calls[].function.arguments`, and the legacy
+    /// `function_call.arguments`).
     public enum OutputField: String, Sendable, CaseIterable, Hashable {
         case content
         /// Reasoning models' chain of thought, DeepSeek's name (also Qwen, Kimi, SGLang).

@@ -114,6 +114,9 @@ struct StreamHookGate {
             for field in Self.messageFields where fields.contains(field) {
                 if let value = delta[field.rawValue] as? String { out.append((Text(choice: index, field: field, tool: 0), value)) }
             }
+            if fields.contains(.toolArguments), let arguments = (delta["function_call"] as? [String: Any])?["arguments"] as? String {
+                out.append((Text(choice: index, field: .toolArguments, tool: StreamScreener.legacyFunctionCall), arguments))
+            }
             if fields.contains(.toolArguments), let calls = delta["tool_calls"] as? [[String: Any]] {
                 for call in calls {
                     if let arguments = (call["function"] as? [String: Any])?["arguments"] as? String {
@@ -142,6 +145,13 @@ struct StreamHookGate {
                 if delta[field.rawValue] is String || released[text] != nil { delta[field.rawValue] = released.removeValue(forKey: text) ?? "" }
             }
             if fields.contains(.toolArguments) {
+                let legacy = Text(choice: index, field: .toolArguments, tool: StreamScreener.legacyFunctionCall)
+                if var call = delta["function_call"] as? [String: Any], call["arguments"] is String {
+                    call["arguments"] = released.removeValue(forKey: legacy) ?? ""
+                    delta["function_call"] = call
+                } else if let text = released.removeValue(forKey: legacy) {
+                    delta["function_call"] = ["arguments": text]
+                }
                 var calls = delta["tool_calls"] as? [[String: Any]] ?? []
                 for (k, call) in calls.enumerated() {
                     guard var function = call["function"] as? [String: Any], function["arguments"] is String else { continue }

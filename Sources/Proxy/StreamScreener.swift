@@ -158,6 +158,13 @@ struct StreamScreener {
                     }
                     releasedAny = true
                 }
+                if var call = delta["function_call"] as? [String: Any], let arguments = call["arguments"] as? String {
+                    let released = feed(FieldKey(choice: index, field: .toolArguments, tool: Self.legacyFunctionCall), arguments, final: false)
+                    if released.blocked { blockedChoice = index }
+                    if released.text != arguments { rewrote = true }
+                    call["arguments"] = released.text
+                    delta["function_call"] = call
+                }
                 if delta.keys.contains(where: { Self.textFields[$0] == nil }) { releasedAny = true }
                 if finishReason != nil && blockedChoice == nil {
                     // The choice ends: everything it still holds is decided now, before the finish.
@@ -223,7 +230,7 @@ struct StreamScreener {
             switch route {
             case .chatCompletions:
                 guard let delta = choice["delta"] else { break }
-                guard delta.isObject, delta["tool_calls"] == nil else { return nil }
+                guard delta.isObject, delta["tool_calls"] == nil, delta["function_call"] == nil else { return nil }
                 for name in Self.textFields.keys {
                     if let value = delta[name], !value.isString && !value.isNull { return nil }
                 }
@@ -398,10 +405,17 @@ struct StreamScreener {
         return events
     }
 
+    /// The `tool` of a legacy `function_call`'s arguments (tool calls count from 0).
+    static let legacyFunctionCall = -1
+
     /// Adds released tails to a chat delta: text fields appended, tool arguments as tool-call deltas.
     private static func append(_ texts: [(FieldKey, String)], to delta: inout [String: Any]) {
         for (key, text) in texts where !text.isEmpty {
-            if key.field == .toolArguments {
+            if key.field == .toolArguments && key.tool == legacyFunctionCall {
+                var call = delta["function_call"] as? [String: Any] ?? [:]
+                call["arguments"] = (call["arguments"] as? String ?? "") + text
+                delta["function_call"] = call
+            } else if key.field == .toolArguments {
                 var calls = delta["tool_calls"] as? [Any] ?? []
                 calls.append(["index": key.tool, "function": ["arguments": text]] as [String: Any])
                 delta["tool_calls"] = calls
@@ -412,7 +426,8 @@ struct StreamScreener {
     }
 
     private static func location(_ key: FieldKey) -> String {
-        key.field == .toolArguments ? "choices[\(key.choice)].tool_calls[\(key.tool)].arguments" : "choices[\(key.choice)].\(key.field.rawValue)"
+        if key.field == .toolArguments && key.tool == legacyFunctionCall { return "choices[\(key.choice)].function_call.arguments" }
+        return key.field == .toolArguments ? "choices[\(key.choice)].tool_calls[\(key.tool)].arguments" : "choices[\(key.choice)].\(key.field.rawValue)"
     }
 
     /// Re-serializes a chunk, keeping the original event's non-data fields (`id:`, `event:`).

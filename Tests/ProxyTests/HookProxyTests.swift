@@ -140,6 +140,17 @@ import Testing
         #expect(classified.contains { $0.contains("危险") }, "the reasoning went to the classifier")
     }
 
+    @Test func streamedReasoningUnderItsNewerNameAndLegacyFunctionCallsAreClassified() async throws {
+        for delta in [#""reasoning":"危险的办法吧""#, #""function_call":{"name":"f","arguments":"{\"x\":\"危险的办法\"}"}"#] {
+            let chunks = Self.deltaChunk(#""content":"好的""#) + Self.deltaChunk(delta)
+                + Self.deltaChunk("", finish: "stop") + Array("data: [DONE]\n\n".utf8)
+            let (reply, classified) = try await Self.throughStreamGate([chunks])
+            #expect(reply.finishReasons == ["content_filter"], "\(delta)")
+            #expect(!reply.text.contains("危险"), "\(delta): the unsafe text never reaches the client")
+            #expect(classified.contains { $0.contains("危险") }, "\(delta): it went to the classifier")
+        }
+    }
+
     @Test func everyChoiceOfAStreamIsClassified() async throws {
         let chunks = Self.deltaChunk(#""content":"一二三四五六七八""#, index: 0) + Self.deltaChunk(#""content":"这是危险的回答啊""#, index: 1)
             + Self.deltaChunk(#""content":"九十""#, index: 0, finish: "stop") + Self.deltaChunk(#""content":"尾巴""#, index: 1, finish: "stop")

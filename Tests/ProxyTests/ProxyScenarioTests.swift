@@ -70,7 +70,8 @@ import Testing
         let (name, route, request) = cases[index]
         let h = try await SidecarHarness.start()
         defer { Task { await h.stop() } }
-        h.upstream.script(.json(chatAnswer("好的")))
+        h.upstream.script(.json(route == "/v1/completions"
+            ? #"{"id":"c","object":"text_completion","choices":[{"index":0,"text":"好的","finish_reason":"stop"}]}"# : chatAnswer("好的")))
         let reply = try await h.post(route, json: request)
         #expect(reply.status == 200, "\(name)")
         #expect(reply.header("x-menshen-decision") == "mask", "\(name)")
@@ -207,7 +208,7 @@ import Testing
         ("content parts", #"{"choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"稳赚不赔"}]}}]}"#),
         ("duplicate key", #"{"choices":[{"index":0,"message":{"role":"assistant","content":"好的","content":"稳赚不赔"}}]}"#),
         ("no choices", #"{"output":{"text":"稳赚不赔"}}"#),
-        ("legacy function_call", #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"稳赚不赔"}}}]}"#),
+        ("legacy function_call arguments not a string", #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"function_call":{"name":"f","arguments":{"x":"稳赚不赔"}}}}]}"#),
         ("arguments not a string", #"{"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f","arguments":{"x":"稳赚不赔"}}}]}}]}"#),
         ("audio", #"{"choices":[{"index":0,"message":{"role":"assistant","content":null,"audio":{"id":"audio_1","data":"UklGRg==","transcript":"稳赚不赔"}}}]}"#),
         ("completions-style text on chat", #"{"choices":[{"index":0,"text":"稳赚不赔","message":{"role":"assistant","content":"好的"}}]}"#),
@@ -229,6 +230,25 @@ import Testing
         let compressed = try await h.post("/v1/chat/completions", body, headers: [("content-type", "application/json"), ("accept-encoding", "gzip")])
         #expect(compressed.status == 502)
         #expect((compressed.json?["error"] as? [String: Any])?["code"] as? String == "upstream_answer_unscreenable")
+    }
+
+    @Test func legacyFunctionCallArgumentsAreScreened() async throws {
+        // OpenAI's deprecated `functions` API answers with message.function_call.
+        let h = try await SidecarHarness.start()
+        defer { Task { await h.stop() } }
+        func answer(_ arguments: String) -> String {
+            #"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":null,"function_call":{"name":"notify","arguments":"\#(arguments)"}},"finish_reason":"function_call"}]}"#
+        }
+        h.upstream.script(.json(answer(#"{\"phone\": \"13812345678\"}"#)))
+        let masked = try await h.post("/v1/chat/completions", json: chatRequest("通知客户"))
+        #expect(masked.status == 200)
+        let call = ((masked.json?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["function_call"] as? [String: Any]
+        #expect(call?["arguments"] as? String == #"{"phone": "138****5678"}"#)
+        #expect(call?["name"] as? String == "notify")
+        h.upstream.script(.json(answer(#"{\"text\": \"这款产品稳赚不赔\"}"#)))
+        let blocked = try await h.post("/v1/chat/completions", json: chatRequest("写广告"))
+        #expect((blocked.json?["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String == "content_filter")
+        #expect(!blocked.text.contains("稳赚不赔"))
     }
 
     @Test func aBlockedAnswerKeepsNothingButTheRefusal() async throws {

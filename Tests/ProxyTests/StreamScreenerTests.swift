@@ -35,6 +35,7 @@ struct StreamScreenerTests {
                 if let f = c["finish_reason"] as? String { finish[i] = f }
                 let d = c["delta"] as? [String: Any] ?? [:]
                 for key in ["content", "reasoning_content", "reasoning"] { if let t = d[key] as? String { text["\(i).\(key)", default: ""] += t } }
+                if let a = (d["function_call"] as? [String: Any])?["arguments"] as? String { text["\(i).function_call", default: ""] += a }
                 for call in d["tool_calls"] as? [[String: Any]] ?? [] {
                     if let a = (call["function"] as? [String: Any])?["arguments"] as? String { text["\(i).tool\(call["index"] as? Int ?? 0)", default: ""] += a }
                 }
@@ -95,6 +96,18 @@ struct StreamScreenerTests {
         #expect(r.text["0.reasoning_content"] == "用户的手机是 138****5678，需要回复")
         #expect(r.text["0.tool0"] == "{\"to\":\"139****4321\"}")
         #expect(r.finish[0] == "tool_calls")
+    }
+
+    @Test func legacyFunctionCallArgumentsAreScreenedAcrossChunks() {
+        let r = Self.run([
+            Self.chunk([["index": 0, "delta": ["role": "assistant", "function_call": ["name": "sms", "arguments": "{\"to\":\"139"]]]]),
+            Self.chunk([["index": 0, "delta": ["function_call": ["arguments": "8765"]]]]),
+            Self.chunk([["index": 0, "delta": ["function_call": ["arguments": "4321\"}"]]]]),
+            Self.chunk([["index": 0, "delta": [String: Any](), "finish_reason": "function_call"]]),
+            .data("[DONE]"),
+        ])
+        #expect(r.text["0.function_call"] == "{\"to\":\"139****4321\"}")
+        #expect(r.finish[0] == "function_call")
     }
 
     @Test func reasoningUnderVLLMsNewerNameIsScreenedToo() {
