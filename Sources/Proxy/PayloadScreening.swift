@@ -88,7 +88,10 @@ enum PayloadScreening {
         // Pass 1: screen every text; the internal body gets the lexicon's masks, spliced into
         // the original bytes (nothing else of the body changes).
         for site in sites {
-            let text = document.string(site.node) ?? ""
+            // Tool results and arguments are JSON, often with every non-ASCII character escaped,
+            // and models read escapes fluently: the decoded text is what is screened (and, when
+            // masked, forwarded — equivalent JSON, see JSONUnicodeUnescaper).
+            let text = JSONUnicodeUnescaper.decode(document.string(site.node) ?? "")
             let result = lexicons.screen(text, direction: .input, policy: policy.actions)
             prompts.append((text, result))
             if !result.matches.isEmpty { texts.append(ScreenedText(location: site.location, text: text, result: result)) }
@@ -297,7 +300,8 @@ enum PayloadScreening {
         let fields = snapshot.policy.outputFields
         let clean = choices.allSatisfy { choice in
             answerNodes(of: choice, route: route, fields: fields).allSatisfy { node in
-                snapshot.lexicons.screen(document.string(node) ?? "", direction: .output, policy: snapshot.policy.actions).matches.isEmpty
+                snapshot.lexicons.screen(screenedView(document.string(node.node) ?? "", field: node.field), direction: .output,
+                                         policy: snapshot.policy.actions).matches.isEmpty
             }
         }
         if clean { return (body, [], .allow, document) }
@@ -305,11 +309,18 @@ enum PayloadScreening {
         return (rewritten.body, rewritten.texts, rewritten.decision, nil)
     }
 
+    /// The text screened for an answer field: tool-call arguments are JSON, screened (and, when
+    /// rewritten, delivered) with their `\uXXXX` escapes decoded (see ``JSONUnicodeUnescaper``).
+    static func screenedView(_ text: String, field: SidecarConfiguration.OutputField) -> String {
+        field == .toolArguments ? JSONUnicodeUnescaper.decode(text) : text
+    }
+
     /// The screened answer strings of one choice, as policy's output fields select them.
-    static func answerNodes(of choice: JSONNode, route: ScreenedRoute, fields: Set<SidecarConfiguration.OutputField>) -> [JSONNode] {
-        var nodes: [JSONNode] = []
+    static func answerNodes(of choice: JSONNode, route: ScreenedRoute, fields: Set<SidecarConfiguration.OutputField>)
+        -> [(node: JSONNode, field: SidecarConfiguration.OutputField)] {
+        var nodes: [(node: JSONNode, field: SidecarConfiguration.OutputField)] = []
         func visit(_ node: JSONNode?, _ field: SidecarConfiguration.OutputField) {
-            if let node, node.isString, fields.contains(field) { nodes.append(node) }
+            if let node, node.isString, fields.contains(field) { nodes.append((node, field)) }
         }
         switch route {
         case .chatCompletions:
@@ -345,8 +356,9 @@ enum PayloadScreening {
             }
             var replacements: [(path: [String], text: String)] = []
             var decision = Decision.allow
-            func visit(_ text: String?, path: [String], field: SidecarConfiguration.OutputField) {
-                guard let text, policy.outputFields.contains(field) else { return }
+            func visit(_ raw: String?, path: [String], field: SidecarConfiguration.OutputField) {
+                guard let raw, policy.outputFields.contains(field) else { return }
+                let text = screenedView(raw, field: field)
                 let r = screen(text, at: "choices[\(i)]." + path.joined(separator: "."))
                 decision = max(decision, r.decision)
                 if r.decision == .mask { replacements.append((path, r.maskedText)) }
@@ -473,7 +485,7 @@ extension PayloadScreening {
         var inputs: [HookInput] = []
         var joinedAt: [Int: Int] = [:]          // group → index of its input
         for site in sites {
-            guard let text = document.string(site.node) else { continue }
+            guard let text = document.string(site.node).map(JSONUnicodeUnescaper.decode) else { continue }
             if let group = site.joinGroup, let k = joinedAt[group] {
                 inputs[k] = HookInput(text: inputs[k].text + "\n" + text, direction: .input, role: site.role, requestID: requestID)
                 continue
@@ -489,7 +501,9 @@ extension PayloadScreening {
     /// (content, and reasoning, refusal and tool-call arguments when selected), in order.
     static func answerTexts(_ body: Data, route: ScreenedRoute, fields: Set<SidecarConfiguration.OutputField>) -> [String] {
         guard let document = try? JSONDocument(body), let choices = document.root["choices"]?.elements else { return [] }
-        return choices.flatMap { choice in answerNodes(of: choice, route: route, fields: fields).compactMap { document.string($0) } }
+        return choices.flatMap { choice in
+            answerNodes(of: choice, route: route, fields: fields).compactMap { n in document.string(n.node).map { screenedView($0, field: n.field) } }
+        }
     }
 
     /// Replaces every choice by the refusal, `finish_reason: "content_filter"` (a hook blocked the answer).

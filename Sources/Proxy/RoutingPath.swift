@@ -39,20 +39,12 @@ enum RoutingPath {
     /// One round of `%XX` decoding; malformed escapes stay as they are.
     private static func percentDecoded(_ bytes: [UInt8]) -> [UInt8] {
         guard bytes.contains(UInt8(ascii: "%")) else { return bytes }
-        func hex(_ b: UInt8) -> UInt8? {
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return b - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return b - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return b - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-        }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = 0
         while i < bytes.count {
-            if bytes[i] == UInt8(ascii: "%"), i + 2 < bytes.count, let hi = hex(bytes[i + 1]), let lo = hex(bytes[i + 2]) {
-                out.append(hi << 4 | lo)
+            if bytes[i] == UInt8(ascii: "%"), i + 2 < bytes.count, let hi = JSONParserCore.hexValue(bytes[i + 1]), let lo = JSONParserCore.hexValue(bytes[i + 2]) {
+                out.append(UInt8(hi << 4 | lo))
                 i += 3
             } else {
                 out.append(bytes[i])

@@ -46,6 +46,8 @@ struct StreamScreener {
         var restorer: PlaceholderRestorer?
         /// Everything fed, for the audit event's hash and excerpt (bounded).
         var text: [UInt8] = []
+        /// Tool-call arguments are JSON: screened and released with `\uXXXX` escapes decoded.
+        var unescaper: JSONUnicodeUnescaper?
     }
 
     /// Per text field with matches: the screened text and its matches (for audit events).
@@ -307,11 +309,18 @@ struct StreamScreener {
             final = true
         }
         var stream = fields[key] ?? FieldStream(scanner: StreamScanner(lexicons: snapshot.lexicons, direction: .output),
-                                                restorer: pseudonyms.map(PlaceholderRestorer.init(map:)))
+                                                restorer: pseudonyms.map(PlaceholderRestorer.init(map:)),
+                                                unescaper: key.field == .toolArguments ? JSONUnicodeUnescaper() : nil)
+        var text = text
+        if stream.unescaper != nil {
+            text = stream.unescaper!.feed(text)
+            if final { text += stream.unescaper!.finish() }
+        }
         let bytes = Array(text.utf8)
         stream.held += bytes
         if stream.text.count < 1 << 20 { stream.text += bytes }
-        let progress = final ? stream.scanner.finish() : stream.scanner.feed(bytes)
+        // The last piece is scanned too (text a choice sends after its finish comes as one).
+        let progress = final ? bytes.withUnsafeBytes { stream.scanner.finish(appending: $0) } : stream.scanner.feed(bytes)
         let released = release(&stream, progress: progress, key: key, final: final)
         fields[key] = stream
         return released

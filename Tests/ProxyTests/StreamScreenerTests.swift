@@ -110,6 +110,53 @@ struct StreamScreenerTests {
         #expect(r.finish[0] == "function_call")
     }
 
+    @Test func textAChoiceSendsAfterItsFinishIsScreenedToo() {
+        let r = Self.run([
+            Self.chunk([["index": 0, "delta": ["content": "好的"], "finish_reason": "stop"]]),
+            Self.chunk([["index": 0, "delta": ["content": "这款产品稳赚不赔"]]]),
+            .data("[DONE]"),
+        ])
+        #expect(!(r.text["0.content"] ?? "").contains("稳赚不赔"), "\(r.text)")
+    }
+
+    @Test func escapedToolArgumentsAreScreenedDecoded() {
+        // Python's json.dumps escapes every non-ASCII character: 稳赚不赔 as \u escapes, split
+        // across chunks in the middle of an escape.
+        let args = #"{"text": "\u7a33\u8d5a\u4e0d\u8d54"}"#
+        let pieces = [String(args.prefix(15)), String(args.dropFirst(15).prefix(9)), String(args.dropFirst(24))]
+        var events = pieces.map { Self.chunk([["index": 0, "delta": ["tool_calls": [["index": 0, "function": ["arguments": $0]]]]]]) }
+        events.append(.data("[DONE]"))
+        let r = Self.run(events)
+        #expect(r.finish[0] == "content_filter")
+        #expect(!(r.text["0.tool0"] ?? "").contains("u7a33"), "\(r.text)")
+        // A clean escaped text is delivered decoded: equivalent JSON.
+        let clean = Self.run([Self.chunk([["index": 0, "delta": ["tool_calls": [["index": 0, "function": ["arguments": #"{"t": "\u4f60\u597d"}"#]]]]]]), .data("[DONE]")])
+        #expect(clean.text["0.tool0"] == #"{"t": "你好"}"#)
+    }
+
+    @Test func unescaperDecodesOnlyWhatJSONDoesNotRequire() {
+        let cases: [(String, String)] = [
+            (#"\u7a33\u8d5a"#, "稳赚"),
+            (#"\\u7a33"#, #"\\u7a33"#),                    // an escaped backslash, then letters
+            (#"\u0022\u005c\u000a"#, #"\u0022\u005c\u000a"#),  // must stay escaped in JSON
+            (#"\ud83d\ude00"#, "😀"),
+            (#"\ud83d x"#, #"\ud83d x"#),                    // a lone high surrogate stays
+            (#"\udc00"#, #"\udc00"#),
+            (#"\u12"#, #"\u12"#),
+            (#"a\"b\nc"#, #"a\"b\nc"#),
+        ]
+        for (input, expected) in cases {
+            #expect(JSONUnicodeUnescaper.decode(input) == expected, "\(input)")
+            // Fed in pieces split anywhere, the result is the same.
+            let bytes = Array(input)
+            for cut in 0...bytes.count {
+                var d = JSONUnicodeUnescaper()
+                let out = d.feed(String(bytes[..<cut])) + d.feed(String(bytes[cut...])) + d.finish()
+                #expect(out == expected, "\(input) cut at \(cut)")
+            }
+        }
+    }
+
     @Test func reasoningUnderVLLMsNewerNameIsScreenedToo() {
         // vLLM (from 0.17) and Ollama stream the chain of thought as `reasoning`; a term split
         // across its deltas must not reach the client, and a phone number in it is masked.
