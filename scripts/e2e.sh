@@ -73,6 +73,9 @@ contains "curl: error in the OpenAI shape" "$out" '"type":"invalid_request_error
 # body gets Menshen's 400, not the demo upstream's 404 for a path it does not know.
 out=$(curl -s --path-as-is -w '\nSTATUS=%{http_code}' "$url/v1/chat/%63ompletions" -H 'content-type: application/json' -d '{"messages": [')
 contains "curl: a percent-encoded chat path is screened too" "$out" "STATUS=400"
+# h2c accepts a lowercase method; a server that folds case would run it as POST, so it is screened.
+out=$(curl -s --http2-prior-knowledge -X post -D - -o /dev/null "$url/v1/chat/completions" -H 'content-type: application/json' -d '{"model":"m","messages":[{"role":"user","content":"我的手机 13812345678"}]}')
+contains "curl h2c: a lowercase post is screened too" "$out" "x-menshen-decision: mask"
 echo '{"model":"m","messages":[{"role":"user","content":"你好"}]}' > "$tmp/req.json"
 out=$(h2load -n 100 -c 4 -m 8 -H 'content-type: application/json' -d "$tmp/req.json" $url/v1/chat/completions 2>&1)
 contains "h2load h2c: 100 requests succeeded" "$out" "100 succeeded, 0 failed"

@@ -186,13 +186,24 @@ public struct SidecarConfiguration: Sendable, Equatable {
         public var outputRefusal = "抱歉，该回答包含不符合内容安全要求的信息，已被拦截。Sorry, this answer was withheld by the content filter."
         /// The message of the 400 error for a blocked prompt.
         public var inputRefusal = "The prompt was blocked by the content filter (Menshen)."
-        /// Generation endpoints Menshen does not screen (OpenAI Responses, legacy edits, Ollama's
-        /// native API): refused with 403 rather than passed through unscreened. Empty to allow.
+        /// Generation endpoints Menshen does not screen, refused with 403 rather than passed
+        /// through unscreened: OpenAI's Responses, Assistants, Realtime, legacy edits and engines,
+        /// and media generation; the Anthropic Messages API (vLLM, SGLang and llama.cpp serve it
+        /// too); the native APIs of Ollama, SGLang and TGI (`/generate`), vLLM's token-in/out
+        /// `/inference`, llama.cpp (`/completion`, `/infill`) and DashScope. Empty to allow.
         /// Kept in canonical form (`RoutingPath`), since request paths are compared in that form.
-        public var refusedPaths: [String] = ["/v1/responses", "/v1/edits", "/api/generate", "/api/chat", "/v1/assistants", "/v1/threads", "/v1/realtime"] {
+        public var refusedPaths: [String] = SidecarConfiguration.defaultRefusedPaths {
             didSet { refusedPaths = refusedPaths.map(RoutingPath.canonical) }
         }
     }
+
+    /// See ``ScreeningPolicy/refusedPaths``.
+    public static let defaultRefusedPaths = [
+        "/v1/responses", "/v1/edits", "/v1/engines", "/v1/assistants", "/v1/threads", "/v1/realtime",
+        "/v1/images", "/v1/audio/speech", "/v1/videos", "/v1/messages",
+        "/api/generate", "/api/chat", "/generate", "/generate_stream", "/inference",
+        "/completion", "/infill", "/api/v1/services/aigc",
+    ]
 
     /// Answer fields Menshen can screen; the raw value is the member's name on the wire
     /// (except `tool_arguments`: `tool_calls[].function.arguments`, and the legacy

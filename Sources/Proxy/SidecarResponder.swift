@@ -54,7 +54,8 @@ struct SidecarResponder: HTTPResponder {
             case (.post, "/v1/screen"):
                 return try await screen(request, requestID: requestID)
             default:
-                if request.method == .post, let route = ScreenedRoute(path: routing) {
+                // Methods are case-sensitive, but a server that folds case would run `post` as POST.
+                if request.method.rawValue.uppercased() == "POST", let route = ScreenedRoute(path: routing) {
                     return try await screenedCompletion(request, route: route, requestID: requestID)
                 }
                 // Refused paths are kept in canonical form (see ScreeningPolicy.refusedPaths).

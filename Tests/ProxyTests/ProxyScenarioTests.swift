@@ -512,6 +512,15 @@ import Testing
             let sent = String(decoding: h.upstream.received.last?.body ?? Data(), as: UTF8.self)
             #expect(!sent.contains("13812345678"), "\(path): the raw number must not reach the model")
         }
+        // Methods are case-sensitive, but a server that folds case would run `post` as POST.
+        var lower = HTTPClientRequest(url: h.url + "/v1/chat/completions")
+        lower.method = .RAW(value: "post")
+        lower.headers.add(name: "content-type", value: "application/json")
+        lower.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: chatRequest("我的手机 13812345678"))))
+        let lowerReply = try await h.send(lower)
+        // NIO's HTTP/1.1 parser refuses it outright; over h2c it would be screened.
+        #expect(lowerReply.status == 400 || lowerReply.header("x-menshen-decision") == "mask", "\(lowerReply.status)")
+        #expect(!h.upstream.received.contains { String(decoding: $0.body, as: UTF8.self).contains("13812345678") })
         for path in ["/v1/%72esponses", "/V1/Responses/", "/api//generate"] {
             let reply = try await h.post(path, json: ["model": "m", "input": "hi"])
             #expect(reply.status == 403, "\(path)")
@@ -531,7 +540,8 @@ import Testing
     @Test func unscreenedGenerationEndpointsAreRefused() async throws {
         let h = try await SidecarHarness.start()
         defer { Task { await h.stop() } }
-        for path in ["/v1/responses", "/api/generate", "/api/chat"] {
+        for path in ["/v1/responses", "/api/generate", "/api/chat", "/v1/messages", "/generate", "/v1/images/generations",
+                     "/api/v1/services/aigc/text-generation/generation", "/completion"] {
             let reply = try await h.post(path, json: ["model": "m", "input": "稳赚不赔"])
             #expect(reply.status == 403, "\(path)")
             #expect((reply.json?["error"] as? [String: Any])?["code"] as? String == "endpoint_not_screened")
