@@ -195,6 +195,14 @@ public struct SidecarConfiguration: Sendable, Equatable {
         public var refusedPaths: [String] = SidecarConfiguration.defaultRefusedPaths {
             didSet { refusedPaths = refusedPaths.map(RoutingPath.canonical) }
         }
+        /// When set, the only path prefixes passed through unscreened (`/v1/models`,
+        /// `/v1/embeddings`, …); every other path that is not a screened route gets 403. The
+        /// refused list is a denylist, and a model server's next generation endpoint passes it
+        /// until someone adds it; this turns that around. Nil (the default): pass through every
+        /// path not refused. Kept in canonical form, like `refusedPaths`.
+        public var passthroughPaths: [String]? = nil {
+            didSet { passthroughPaths = passthroughPaths?.map(RoutingPath.canonical) }
+        }
     }
 
     /// See ``ScreeningPolicy/refusedPaths``.

@@ -64,6 +64,11 @@ struct SidecarResponder: HTTPResponder {
                     throw OpenAIError(status: .forbidden, message: "\(path) is not screened by Menshen and is refused; use /v1/chat/completions or /v1/completions",
                                       type: "invalid_request_error", code: "endpoint_not_screened")
                 }
+                if let allowed = store.snapshot.policy.passthroughPaths,
+                   !allowed.contains(where: { routing == $0 || routing.hasPrefix($0 == "/" ? "/" : $0 + "/") }) {
+                    throw OpenAIError(status: .forbidden, message: "\(path) is not screened by Menshen and not among the paths passed through (screening.passthrough_paths)",
+                                      type: "invalid_request_error", code: "endpoint_not_screened")
+                }
                 return try await passThrough(request, requestID: requestID)
             }
         } catch let error as OpenAIError {

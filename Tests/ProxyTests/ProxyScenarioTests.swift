@@ -537,6 +537,22 @@ import Testing
         #expect(RoutingPath.canonical("") == "/")
     }
 
+    @Test func anAllowlistOfPassThroughPathsRefusesEverythingElse() async throws {
+        let h = try await SidecarHarness.start { c in c.screening.passthroughPaths = ["/v1/models", "/v1/Embeddings"] }
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(#"{"object":"list"}"#))
+        #expect(try await h.get("/v1/models").status == 200)
+        #expect(try await h.post("/v1/embeddings", json: ["model": "m", "input": "hi"]).status == 200, "compared case-folded")
+        for path in ["/v1/audio/transcriptions", "/v1/modelsx", "/tokenize", "/v1/%6dessages"] {
+            let reply = try await h.post(path, json: ["model": "m", "prompt": "hi"])
+            #expect(reply.status == 403, "\(path)")
+            #expect((reply.json?["error"] as? [String: Any])?["code"] as? String == "endpoint_not_screened")
+        }
+        h.upstream.script(.json(chatAnswer("好的")))
+        #expect(try await h.post("/v1/chat/completions", json: chatRequest("你好")).status == 200, "screened routes are not pass-through")
+        #expect(h.upstream.received.count == 3)
+    }
+
     @Test func unscreenedGenerationEndpointsAreRefused() async throws {
         let h = try await SidecarHarness.start()
         defer { Task { await h.stop() } }
