@@ -13,13 +13,14 @@ import Synchronization
 public enum ProduceID {
     private static let key: UInt64 = UInt64.random(in: .min ... .max)
     private static let counter = Atomic<UInt64>(0)
+    /// The 10 bits beside `unique`: fixed per process.
+    private static let filler = mix(key &+ 0x9E37_79B9_7F4A_7C15)
 
     /// A new id for an answer labelled at `now`.
     public static func make(now: Date = Date()) -> String {
         let milliseconds = UInt64(max(0, now.timeIntervalSince1970 * 1000))
         let n = counter.add(1, ordering: .relaxed).newValue
         let unique = mix(key ^ n)             // a bijection of n: no repeats within the process
-        let filler = mix(key &+ 0x9E37_79B9_7F4A_7C15)
         var bytes = [UInt8](repeating: 0, count: 16)
         for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - i))) }
         // All 64 bits of `unique` land in rand_a (bytes 6–7, 12 bits) and rand_b (bytes 8–15,

@@ -47,7 +47,7 @@ struct JSONUnicodeUnescaper {
                 if bytes[i + 6] == UInt8(ascii: "\\"), bytes[i + 7] == UInt8(ascii: "u"),
                    let low = Self.hex4(bytes, at: i + 8), (0xDC00...0xDFFF).contains(low),
                    let scalar = Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)) {
-                    out.append(contentsOf: Array(String(Character(scalar)).utf8))
+                    UTF8.encode(scalar) { out.append($0) }
                     i += Self.longestEscape
                 } else {
                     out.append(contentsOf: bytes[i..<i + 6]); i += 6
@@ -58,7 +58,7 @@ struct JSONUnicodeUnescaper {
             if unit < 0x20 || unit == 0x22 || unit == 0x5C || (0xDC00...0xDFFF).contains(unit) {
                 out.append(contentsOf: bytes[i..<i + 6]); i += 6; continue
             }
-            out.append(contentsOf: Array(String(Character(Unicode.Scalar(unit)!)).utf8))
+            UTF8.encode(Unicode.Scalar(unit)!) { out.append($0) }
             i += 6
         }
         pending = Array(bytes[i...])

@@ -81,19 +81,16 @@ enum PayloadScreening {
         let lexicons = snapshot.lexicons
         let policy = snapshot.policy
         var texts: [ScreenedText] = []
-        var prompts: [(text: String, result: ScreeningResult)] = []
-        prompts.reserveCapacity(sites.count)
+        var results: [ScreeningResult] = []
+        results.reserveCapacity(sites.count)
         var internalEdits: [(range: Range<Int>, with: [UInt8])] = []
 
         // Pass 1: screen every text; the internal body gets the lexicon's masks, spliced into
         // the original bytes (nothing else of the body changes).
         for site in sites {
-            // Tool results and arguments are JSON, often with every non-ASCII character escaped,
-            // and models read escapes fluently: the decoded text is what is screened (and, when
-            // masked, forwarded — equivalent JSON, see JSONUnicodeUnescaper).
-            let text = JSONUnicodeUnescaper.decode(document.string(site.node) ?? "")
+            let text = site.text
             let result = lexicons.screen(text, direction: .input, policy: policy.actions)
-            prompts.append((text, result))
+            results.append(result)
             if !result.matches.isEmpty { texts.append(ScreenedText(location: site.location, text: text, result: result)) }
             var replacement: String?
             if let external, external.pseudonymizeInternal {
@@ -105,7 +102,7 @@ enum PayloadScreening {
             }
             if let replacement { internalEdits.append((site.node.range, JSONDocument.literal(replacement))) }
         }
-        texts += joinedFindings(sites: sites, prompts: prompts, snapshot: snapshot)
+        texts += joinedFindings(sites, snapshot: snapshot)
         let decision = texts.reduce(Decision.allow) { max($0, $1.result.decision) }
         let forward = !internalEdits.isEmpty && decision != .block ? document.splicing(internalEdits) : body
         // Pass 2: the body an external upstream may see — C2 values as placeholders, C3 removed or flagged.
@@ -113,11 +110,11 @@ enum PayloadScreening {
         var foundC3 = false
         if let external, decision != .block {
             var edits: [(range: Range<Int>, with: [UInt8])] = []
-            for (site, prompt) in zip(sites, prompts) {
-                let d = Desensitizer.external(prompt.text, matches: prompt.result.matches, lexicons: lexicons, policy: policy.actions,
+            for (site, result) in zip(sites, results) {
+                let d = Desensitizer.external(site.text, matches: result.matches, lexicons: lexicons, policy: policy.actions,
                                               map: external.map, c3: external.c3)
                 if d.foundC3 { foundC3 = true }
-                if d.text != prompt.text { edits.append((site.node.range, JSONDocument.literal(d.text))) }
+                if d.text != site.text { edits.append((site.node.range, JSONDocument.literal(d.text))) }
             }
             externalBody = edits.isEmpty ? body : document.splicing(edits)
         }
@@ -131,6 +128,11 @@ enum PayloadScreening {
     struct TextSite {
         let node: JSONNode
         let location: String
+        /// The string as the model reads it. Tool results and arguments are JSON, often with
+        /// every non-ASCII character escaped, and models read escapes fluently: the text is
+        /// decoded (see ``JSONUnicodeUnescaper``), and a masked text is forwarded decoded —
+        /// equivalent JSON.
+        let text: String
         /// The role classifier hooks filter on: the message's role when it is one servers
         /// define, `user` for any other or none (the most scrutinized), `tool` for text from
         /// outside the conversation (tool definitions, documents), `user` for the rest.
@@ -149,6 +151,8 @@ enum PayloadScreening {
                                            "encoding_format"]
     /// Keys whose whole value holds nothing Menshen reads as text (media, token ids, options).
     static let opaqueKeys: Set<String> = ["image_url", "input_audio", "audio", "file", "video_url", "logit_bias", "stream_options"]
+    /// Whether the value under `key` can hold text the model reads.
+    static func holdsText(_ key: String) -> Bool { !controlKeys.contains(key) && !opaqueKeys.contains(key) }
     /// Top-level fields whose text comes from outside the conversation.
     static let outsideKeys: Set<String> = ["tools", "functions", "documents"]
 
@@ -185,7 +189,7 @@ enum PayloadScreening {
                 throw PayloadError.unscreenable("'\(member.key)' is refused by Menshen: text in it would reach the model unscreened",
                                                 code: "request_field_not_allowed")
             }
-            if controlKeys.contains(member.key) || opaqueKeys.contains(member.key) { continue }
+            guard holdsText(member.key) else { continue }
             switch (route, member.key) {
             case (.chatCompletions, "messages"):
                 guard let messages = member.value.elements else { throw PayloadError.notJSON("'messages' must be an array") }
@@ -194,34 +198,22 @@ enum PayloadScreening {
                     let role = message["role"].flatMap { document.string($0) }
                     let known = role.map { knownRoles.contains($0) } ?? false
                     if known && !roles.contains(role!) { continue }
-                    let siteRole = known ? role! : "user"
-                    for field in message.members ?? [] where !controlKeys.contains(field.key) && !opaqueKeys.contains(field.key) {
-                        let path = "messages[\(i)].\(field.key)"
-                        guard field.key == "content", let parts = field.value.elements else {
-                            collectStrings(field.value, path: path, role: siteRole, into: &sites)
-                            continue
-                        }
-                        for (j, part) in parts.enumerated() {
-                            for member in part.members ?? [] where !controlKeys.contains(member.key) && !opaqueKeys.contains(member.key) {
-                                if member.key == "text", member.value.isString {
-                                    sites.append(TextSite(node: member.value, location: "\(path)[\(j)].text", role: siteRole, joinGroup: i))
-                                } else {
-                                    collectStrings(member.value, path: "\(path)[\(j)].\(member.key)", role: siteRole, into: &sites)
-                                }
-                            }
-                            if !part.isObject { collectStrings(part, path: "\(path)[\(j)]", role: siteRole, into: &sites) }
-                        }
+                    for field in message.members ?? [] where holdsText(field.key) {
+                        // Content parts are joined into one text before the model reads them.
+                        let group = field.key == "content" && field.value.elements != nil ? i : nil
+                        collectStrings(field.value, path: "messages[\(i)].\(field.key)", role: known ? role! : "user",
+                                       group: group, document: document, into: &sites)
                     }
                 }
             case (.completions, "prompt"):
-                let prompts = member.value.isString ? [member.value] : member.value.elements ?? []
-                guard !prompts.isEmpty || member.value.elements != nil, prompts.allSatisfy(\.isString) else {
+                guard member.value.isString || member.value.elements?.allSatisfy(\.isString) == true else {
                     throw PayloadError.unscreenable("'prompt' must be a string or an array of strings: token ids cannot be screened",
                                                     code: "prompt_not_screenable")
                 }
-                collectStrings(member.value, path: "prompt", role: "user", into: &sites)
+                collectStrings(member.value, path: "prompt", role: "user", document: document, into: &sites)
             default:
-                collectStrings(member.value, path: member.key, role: outsideKeys.contains(member.key) ? "tool" : "user", into: &sites)
+                collectStrings(member.value, path: member.key, role: outsideKeys.contains(member.key) ? "tool" : "user",
+                               document: document, into: &sites)
             }
         }
         if route == .chatCompletions && document.root["messages"] == nil { throw PayloadError.notJSON("'messages' must be an array") }
@@ -229,32 +221,47 @@ enum PayloadScreening {
         return sites
     }
 
+    /// The texts of one join group (see ``TextSite/joinGroup``), joined with newlines as the
+    /// server joins them, with the byte range of each member's text in the joined one.
+    struct JoinedText {
+        let group: Int
+        /// Indices into the sites.
+        let members: [Int]
+        let text: String
+        let bounds: [Range<Int>]
+    }
+
+    static func joinedTexts(_ sites: [TextSite]) -> [JoinedText] {
+        var members: [Int: [Int]] = [:]
+        for (k, site) in sites.enumerated() { if let g = site.joinGroup { members[g, default: []].append(k) } }
+        return members.sorted { $0.key < $1.key }.map { group, indices in
+            var text = ""
+            var bounds: [Range<Int>] = []
+            for k in indices {
+                if !bounds.isEmpty { text += "\n" }
+                let start = text.utf8.count
+                text += sites[k].text
+                bounds.append(start..<text.utf8.count)
+            }
+            return JoinedText(group: group, members: indices, text: text, bounds: bounds)
+        }
+    }
+
     /// Matches that only the joined text of a group shows (they span two of its texts). Such
     /// a match cannot be masked in place — its bytes are in two strings — so a mask becomes a
     /// block; block, flag and shadow keep their action.
-    private static func joinedFindings(sites: [TextSite], prompts: [(text: String, result: ScreeningResult)], snapshot: Snapshot) -> [ScreenedText] {
-        var groups: [Int: [Int]] = [:]
-        for (k, site) in sites.enumerated() { if let g = site.joinGroup { groups[g, default: []].append(k) } }
-        var found: [ScreenedText] = []
-        for (group, members) in groups.sorted(by: { $0.key < $1.key }) where members.count > 1 {
-            var joined = ""
-            var bounds: [Range<Int>] = []
-            for k in members {
-                if !bounds.isEmpty { joined += "\n" }
-                let start = joined.utf8.count
-                joined += prompts[k].text
-                bounds.append(start..<joined.utf8.count)
-            }
-            let result = snapshot.lexicons.screen(joined, direction: .input, policy: snapshot.policy.actions)
-            let spanning = result.matches.filter { m in !bounds.contains { $0.contains(m.range.lowerBound) && m.range.upperBound <= $0.upperBound } }
-            guard !spanning.isEmpty else { continue }
+    private static func joinedFindings(_ sites: [TextSite], snapshot: Snapshot) -> [ScreenedText] {
+        joinedTexts(sites).compactMap { joined in
+            guard joined.members.count > 1 else { return nil }
+            let result = snapshot.lexicons.screen(joined.text, direction: .input, policy: snapshot.policy.actions)
+            let spanning = result.matches.filter { m in !joined.bounds.contains { $0.contains(m.range.lowerBound) && m.range.upperBound <= $0.upperBound } }
+            guard !spanning.isEmpty else { return nil }
             var decision = snapshot.policy.actions.decision(for: spanning, lexicons: snapshot.lexicons, direction: .input)
             if decision == .mask { decision = .block }
-            found.append(ScreenedText(location: "messages[\(group)].content", text: joined,
-                                      result: ScreeningResult(decision: decision, matches: spanning, maskedText: joined,
-                                                              lexiconVersion: snapshot.lexicons.version)))
+            return ScreenedText(location: "messages[\(joined.group)].content", text: joined.text,
+                                result: ScreeningResult(decision: decision, matches: spanning, maskedText: joined.text,
+                                                        lexiconVersion: snapshot.lexicons.version))
         }
-        return found
     }
 
     /// Whether a request asks for log probabilities. Anything but absent, `null`, `false` (and,
@@ -269,17 +276,19 @@ enum PayloadScreening {
     }
 
     /// Every string value under `node`, with its path, skipping protocol values and media.
-    private static func collectStrings(_ node: JSONNode, path: String, role: String, into sites: inout [TextSite]) {
+    private static func collectStrings(_ node: JSONNode, path: String, role: String, group: Int? = nil,
+                                       document: JSONDocument, into sites: inout [TextSite]) {
         switch node {
         case .string:
-            sites.append(TextSite(node: node, location: path, role: role))
+            sites.append(TextSite(node: node, location: path, text: JSONUnicodeUnescaper.decode(document.string(node) ?? ""),
+                                  role: role, joinGroup: group))
         case .array(let elements, _):
             for (i, element) in elements.enumerated() {
-                collectStrings(element, path: "\(path)[\(i)]", role: role, into: &sites)
+                collectStrings(element, path: "\(path)[\(i)]", role: role, group: group, document: document, into: &sites)
             }
         case .object(let members, _):
-            for member in members where !controlKeys.contains(member.key) && !opaqueKeys.contains(member.key) {
-                collectStrings(member.value, path: "\(path).\(member.key)", role: role, into: &sites)
+            for member in members where holdsText(member.key) {
+                collectStrings(member.value, path: "\(path).\(member.key)", role: role, group: group, document: document, into: &sites)
             }
         case .number, .bool, .null:
             break
@@ -477,23 +486,20 @@ enum ModelMap {
 // MARK: - Hooks
 
 extension PayloadScreening {
-    /// The texts of a request, with their roles, for classifier hooks.
     /// What classifier hooks see of a request: the same texts the lexicons screen, each with
-    /// the role hooks filter on (see ``TextSite/role``).
-    /// Texts the server joins (a message's text parts) are classified joined, as the model reads them.
-    static func hookInputs(_ document: JSONDocument, sites: [TextSite], requestID: String) -> [HookInput] {
-        var inputs: [HookInput] = []
-        var joinedAt: [Int: Int] = [:]          // group → index of its input
-        for site in sites {
-            guard let text = document.string(site.node).map(JSONUnicodeUnescaper.decode) else { continue }
-            if let group = site.joinGroup, let k = joinedAt[group] {
-                inputs[k] = HookInput(text: inputs[k].text + "\n" + text, direction: .input, role: site.role, requestID: requestID)
-                continue
-            }
-            if let group = site.joinGroup { joinedAt[group] = inputs.count }
-            inputs.append(HookInput(text: text, direction: .input, role: site.role, requestID: requestID))
+    /// the role hooks filter on (see ``TextSite/role``); texts the server joins (a message's
+    /// text parts) are classified joined, as the model reads them.
+    static func hookInputs(_ sites: [TextSite], requestID: String) -> [HookInput] {
+        var joinedAt: [Int: String] = [:]       // first member's index → the group's joined text
+        var inGroup: Set<Int> = []
+        for joined in joinedTexts(sites) {
+            joinedAt[joined.members[0]] = joined.text
+            inGroup.formUnion(joined.members)
         }
-        return inputs.filter { !$0.text.isEmpty }
+        return sites.indices.compactMap { k in
+            let text = joinedAt[k] ?? (inGroup.contains(k) ? "" : sites[k].text)
+            return text.isEmpty ? nil : HookInput(text: text, direction: .input, role: sites[k].role, requestID: requestID)
+        }
     }
 
     /// The answer texts of a JSON answer (content / text of each choice).

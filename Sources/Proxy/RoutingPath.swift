@@ -13,6 +13,7 @@ enum RoutingPath {
     /// The canonical form of a raw request path: percent-decoded, `;parameters` dropped,
     /// empty and `.` segments removed, `..` applied, no trailing slash, lowercased ASCII.
     static func canonical(_ raw: String) -> String {
+        if isCanonical(raw) { return raw }          // nearly every request: no copy at all
         var bytes = Array(raw.utf8)
         for _ in 0..<4 {                       // bounded: each round only shortens the path
             let decoded = percentDecoded(bytes)
@@ -22,11 +23,9 @@ enum RoutingPath {
         var segments: [ArraySlice<UInt8>] = []
         for var segment in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
             if let semicolon = segment.firstIndex(of: UInt8(ascii: ";")) { segment = segment[..<semicolon] }
-            switch Array(segment) {
-            case [], [UInt8(ascii: ".")]: continue
-            case [UInt8(ascii: "."), UInt8(ascii: ".")]: _ = segments.popLast()
-            default: segments.append(segment)
-            }
+            if segment.isEmpty || segment.elementsEqual([UInt8(ascii: ".")]) { continue }
+            if segment.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) { _ = segments.popLast(); continue }
+            segments.append(segment)
         }
         var out: [UInt8] = []
         for segment in segments {
@@ -34,6 +33,32 @@ enum RoutingPath {
             out.append(contentsOf: segment.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 | 0x20 : $0 })
         }
         return out.isEmpty ? "/" : String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether `path` is a prefix of, or equal to, `routing`, by whole segments (both canonical).
+    static func isUnder(_ routing: String, _ prefix: String) -> Bool {
+        prefix == "/" || routing == prefix || routing.hasPrefix(prefix + "/")
+    }
+
+    /// Already canonical: starts with `/`, no `%` or `;`, no uppercase ASCII, no empty, `.` or
+    /// `..` segment, no trailing slash (unless the path is `/`). One pass, no allocation.
+    private static func isCanonical(_ raw: String) -> Bool {
+        var previous: UInt8 = 0, beforePrevious: UInt8 = 0, count = 0
+        for b in raw.utf8 {
+            if b == UInt8(ascii: "%") || b == UInt8(ascii: ";") || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b) { return false }
+            if b == UInt8(ascii: "/") {
+                if count > 0 && (previous == UInt8(ascii: "/") || isDotSegmentEnd(previous, beforePrevious)) { return false }
+            }
+            beforePrevious = previous; previous = b; count += 1
+        }
+        guard count > 0, raw.utf8.first == UInt8(ascii: "/") else { return false }
+        return count == 1 || (previous != UInt8(ascii: "/") && !isDotSegmentEnd(previous, beforePrevious))
+    }
+
+    /// Whether the bytes before a `/` (or the end) close a `.` or `..` segment. Conservative: any
+    /// segment ending in `.` after `/` or `.` counts, which only sends more paths the long way.
+    private static func isDotSegmentEnd(_ last: UInt8, _ beforeLast: UInt8) -> Bool {
+        last == UInt8(ascii: ".") && (beforeLast == UInt8(ascii: "/") || beforeLast == UInt8(ascii: "."))
     }
 
     /// One round of `%XX` decoding; malformed escapes stay as they are.

@@ -59,13 +59,12 @@ struct SidecarResponder: HTTPResponder {
                     return try await screenedCompletion(request, route: route, requestID: requestID)
                 }
                 // Refused paths are kept in canonical form (see ScreeningPolicy.refusedPaths).
-                if store.snapshot.policy.refusedPaths.contains(where: { routing == $0 || routing.hasPrefix($0 + "/") }) {
+                if store.snapshot.policy.refusedPaths.contains(where: { RoutingPath.isUnder(routing, $0) }) {
                     // A generation endpoint Menshen cannot screen must not become a way around it.
                     throw OpenAIError(status: .forbidden, message: "\(path) is not screened by Menshen and is refused; use /v1/chat/completions or /v1/completions",
                                       type: "invalid_request_error", code: "endpoint_not_screened")
                 }
-                if let allowed = store.snapshot.policy.passthroughPaths,
-                   !allowed.contains(where: { routing == $0 || routing.hasPrefix($0 == "/" ? "/" : $0 + "/") }) {
+                if let allowed = store.snapshot.policy.passthroughPaths, !allowed.contains(where: { RoutingPath.isUnder(routing, $0) }) {
                     throw OpenAIError(status: .forbidden, message: "\(path) is not screened by Menshen and not among the paths passed through (screening.passthrough_paths)",
                                       type: "invalid_request_error", code: "endpoint_not_screened")
                 }
@@ -112,7 +111,7 @@ struct SidecarResponder: HTTPResponder {
         // after both have answered.
         let hooks = snapshot.hooks
         let lexiconSignal = LexiconSignal()
-        let hookInputs = hooks.map { runner in PayloadScreening.hookInputs(document, sites: sites, requestID: requestID)
+        let hookInputs = hooks.map { runner in PayloadScreening.hookInputs(sites, requestID: requestID)
             .filter { runner.screens(direction: .input, role: $0.role) } } ?? []
         async let hookOutcome: HookOutcome = hookInputs.isEmpty ? .empty : hooks!.evaluate(hookInputs, lexicon: lexiconSignal)
         defer { lexiconSignal.fulfill(LexiconSummary(decision: .allow, categories: [])) }
@@ -489,9 +488,7 @@ struct SidecarResponder: HTTPResponder {
                 body = try await response.body.collect(upTo: declared)
             } catch {
                 await upload?.stopUpload()
-                if let e = error as? HTTPClientError, e == .deadlineExceeded || e == .readTimeout {
-                    throw OpenAIError.gatewayTimeout("the model server did not finish its answer in time")
-                }
+                if Self.isTimeout(error) { throw OpenAIError.gatewayTimeout("the model server did not finish its answer in time") }
                 throw OpenAIError.badGateway("the model server's answer ended before its Content-Length", code: "upstream_answer_incomplete")
             }
             await upload?.stopUpload()      // as below: the upload must be over before the next request's body is read
@@ -511,6 +508,11 @@ struct SidecarResponder: HTTPResponder {
     }
 
     // MARK: Helpers
+
+    static func isTimeout(_ error: any Error) -> Bool {
+        guard let e = error as? HTTPClientError else { return false }
+        return e == .deadlineExceeded || e == .readTimeout
+    }
 
     /// Pass-through answers up to this many bytes (by their Content-Length) are sent in one write.
     static let coalescedAnswerLimit = 64 * 1024
@@ -557,9 +559,7 @@ struct SidecarResponder: HTTPResponder {
     /// Maps a client error to what the caller is told: 504 for timeouts, 502 otherwise (and
     /// `upstream_unreachable` only when nothing can have reached the model).
     private func upstreamError(_ error: any Error) -> OpenAIError {
-        if let e = error as? HTTPClientError, e == .deadlineExceeded || e == .readTimeout {
-            return .gatewayTimeout("the model server did not answer in time")
-        }
+        if Self.isTimeout(error) { return .gatewayTimeout("the model server did not answer in time") }
         if error is CancellationError { return .gatewayTimeout("request cancelled") }
         return .badGateway("the model server cannot be reached")
     }

@@ -535,6 +535,11 @@ import Testing
         #expect(RoutingPath.canonical("/%zz/%4") == "/%zz/%4", "malformed escapes stay")
         #expect(RoutingPath.canonical("/../..") == "/")
         #expect(RoutingPath.canonical("") == "/")
+        // A canonical path is its own canonical form (the no-copy fast path agrees with the long way).
+        for raw in ["/v1/chat/completions", "/V1//chat/", "/a./b", "/a/..", "/.", "/%41b;c/./d/", "/", "x/y", "/v1/é/Ü"] {
+            let once = RoutingPath.canonical(raw)
+            #expect(RoutingPath.canonical(once) == once, "\(raw) → \(once)")
+        }
     }
 
     @Test func anAllowlistOfPassThroughPathsRefusesEverythingElse() async throws {
