@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Dependencies point inward: menshen → Proxy → (Hooks →) Screening → (Normalization, AhoCorasick, CPCRE2).
+// Dependencies point inward: menshen → Proxy → (Hooks →) Screening → (Normalization, AhoCorasick, CPCRE2);
+// Proxy → Wire (JSON and SSE formats) → Normalization.
 // Evaluation (corpus metrics, baseline diffs, Appendix A coverage) sits beside Proxy: it only
 // needs Screening.
 // Nothing in Screening knows about networking; AhoCorasick and Normalization know about nothing.
@@ -37,6 +38,9 @@ let package = Package(
         ),
         .target(name: "AhoCorasick"),
         .target(name: "Normalization"),
+        // The wire formats Menshen reads (JSON documents with byte ranges, SSE events, JSON
+        // escapes): no networking, so parsers can be tested and fuzzed on their own.
+        .target(name: "Wire", dependencies: ["Normalization"]),
         .target(name: "Screening", dependencies: [
             "AhoCorasick", "Normalization", "CPCRE2",
             .product(name: "Yams", package: "Yams"),
@@ -56,7 +60,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Proxy", dependencies: [
-            "Screening", "Normalization", "Audit", "Labeling", "Hooks",
+            "Screening", "Normalization", "Wire", "Audit", "Labeling", "Hooks",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdHTTP2", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -80,7 +80,7 @@ enum AnswerShape {
                         }
                     }
                 }
-            case .completions:
+            case .completions, .embeddings:
                 if let text = choice["text"], !text.isString && !text.isNull { return "choices[\(i)].text is not a string" }
                 for name in ["message", "delta"] where !(choice[name]?.isNull ?? true) {
                     return "choices[\(i)].\(name) is not screened on completions"

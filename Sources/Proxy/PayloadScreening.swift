@@ -6,12 +6,19 @@ import Screening
 enum ScreenedRoute: String, Sendable {
     case chatCompletions = "chat.completions"
     case completions = "completions"
+    /// Embedding inputs are text a model reads: screened (masked, blocked) like prompts. The
+    /// answer is vectors, passed on as they come.
+    case embeddings = "embeddings"
 
     /// DashScope's compatible mode and other gateways put the OpenAI paths under a prefix
-    /// (`/compatible-mode/v1/chat/completions`), so the suffix decides.
+    /// (`/compatible-mode/v1/chat/completions`), so the suffix decides. Azure OpenAI's
+    /// deployment paths (`/openai/deployments/{deployment}/completions`) carry OpenAI's bodies.
+    /// `path` is canonical (``RoutingPath``).
     init?(path: String) {
         if path.hasSuffix("/chat/completions") { self = .chatCompletions }
-        else if path.hasSuffix("/v1/completions") || path == "/completions" { self = .completions }
+        else if path.hasSuffix("/v1/completions") || path == "/completions"
+                    || (path.hasPrefix("/openai/deployments/") && path.hasSuffix("/completions")) { self = .completions }
+        else if path.hasSuffix("/embeddings") || path == "/api/embed" { self = .embeddings }
         else { return nil }
     }
 }
@@ -76,7 +83,7 @@ enum PayloadScreening {
 
     /// Screens a request's texts (`sites`, from ``promptSites(_:route:roles:refusedFields:)`` on
     /// `document`, which is `body` parsed).
-    static func screenInput(_ body: Data, document: JSONDocument, sites: [TextSite], snapshot: Snapshot,
+    static func screenInput(_ body: Data, document: JSONDocument, sites: [TextSite], structure: [String] = [], snapshot: Snapshot,
                             external: ExternalPolicy? = nil) -> InputOutcome {
         let lexicons = snapshot.lexicons
         let policy = snapshot.policy
@@ -103,6 +110,7 @@ enum PayloadScreening {
             if let replacement { internalEdits.append((site.node.range, JSONDocument.literal(replacement))) }
         }
         texts += joinedFindings(sites, snapshot: snapshot)
+        if let found = structureFindings(structure, snapshot: snapshot) { texts.append(found) }
         let decision = texts.reduce(Decision.allow) { max($0, $1.result.decision) }
         let forward = !internalEdits.isEmpty && decision != .block ? document.splicing(internalEdits) : body
         // Pass 2: the body an external upstream may see — C2 values as placeholders, C3 removed or flagged.
@@ -170,55 +178,98 @@ enum PayloadScreening {
         return document
     }
 
+    /// What a request carries to the model: its texts, and the text outside string values.
+    struct PromptTexts {
+        /// Every string value a model could read, in order (see ``promptSites(_:route:roles:refusedFields:)``).
+        var sites: [TextSite] = []
+        /// Object keys, numbers, and role values that are not the protocol's, joined by
+        /// newlines: chat templates render tool schemas as JSON (keys and numbers included) and
+        /// a message's role as text. They cannot be masked in place, so a mask there blocks.
+        var structure: [String] = []
+        /// Structure parts already collected (most keys repeat: `role`, `content`, `type`).
+        var seenStructure: Set<String> = []
+
+        mutating func noteStructure(_ part: String) {
+            guard !part.isEmpty, seenStructure.insert(part).inserted else { return }
+            structure.append(part)
+        }
+    }
+
     /// The texts of a request that reach the model, in order: every string value except
     /// protocol values (`model`, `role`, `type`, ids …) and media, wherever it is — messages and
     /// their content parts, tool-call arguments, `suffix`, tool and function definitions (their
     /// descriptions are rendered into the prompt), vLLM's `documents`, `user`, and fields no
     /// one has thought of yet. Screening by default is what keeps a server's next extension
     /// from becoming a way around Menshen. Messages of a known role that policy leaves out are
-    /// skipped whole.
+    /// skipped whole. Outside the messages (tools, response formats, documents, unknown
+    /// fields) nothing is a protocol value: every string, key and number is read, since
+    /// templates render those subtrees whole.
     ///
     /// Refuses (``PayloadError/unscreenable(_:code:)``) what would reach the model unread: a
-    /// field in `refusedFields`, a completions prompt given as token ids.
+    /// field in `refusedFields`, a prompt given as token ids, a role that is not a string.
     static func promptSites(_ document: JSONDocument, route: ScreenedRoute, roles: Set<String>,
-                            refusedFields: [String] = []) throws -> [TextSite] {
+                            refusedFields: [String] = []) throws -> PromptTexts {
         guard let members = document.root.members else { throw PayloadError.notJSON("request body must be a JSON object") }
-        var sites: [TextSite] = []
+        var texts = PromptTexts()
         for member in members {
             if refusedFields.contains(member.key) {
-                throw PayloadError.unscreenable("'\(member.key)' is refused by Menshen: text in it would reach the model unscreened",
+                throw PayloadError.unscreenable("'\(identifier(member.key))' is refused by Menshen: text in it would reach the model unscreened",
                                                 code: "request_field_not_allowed")
             }
+            texts.noteStructure(member.key)
             guard holdsText(member.key) else { continue }
             switch (route, member.key) {
             case (.chatCompletions, "messages"):
                 guard let messages = member.value.elements else { throw PayloadError.notJSON("'messages' must be an array") }
                 for (i, message) in messages.enumerated() {
                     guard message.isObject else { throw PayloadError.notJSON("messages[\(i)] must be an object") }
+                    if let roleNode = message["role"], !roleNode.isString && !roleNode.isNull {
+                        throw PayloadError.unscreenable("messages[\(i)].role must be a string", code: "invalid_role")
+                    }
                     let role = message["role"].flatMap { document.string($0) }
                     let known = role.map { knownRoles.contains($0) } ?? false
                     if known && !roles.contains(role!) { continue }
-                    for field in message.members ?? [] where holdsText(field.key) {
+                    // A role of the template's own (`observation`) or an invented one is text
+                    // the template writes into the prompt.
+                    if let role, !known { texts.noteStructure(JSONUnicodeUnescaper.decode(role)) }
+                    for field in message.members ?? [] {
+                        texts.noteStructure(field.key)
+                        guard holdsText(field.key) else { continue }
                         // Content parts are joined into one text before the model reads them.
                         let group = field.key == "content" && field.value.elements != nil ? i : nil
                         collectStrings(field.value, path: "messages[\(i)].\(field.key)", role: known ? role! : "user",
-                                       group: group, document: document, into: &sites)
+                                       group: group, everything: false, document: document, into: &texts)
                     }
                 }
-            case (.completions, "prompt"):
+            case (.completions, "prompt"), (.embeddings, "input"), (.embeddings, "prompt"):
                 guard member.value.isString || member.value.elements?.allSatisfy(\.isString) == true else {
-                    throw PayloadError.unscreenable("'prompt' must be a string or an array of strings: token ids cannot be screened",
+                    throw PayloadError.unscreenable("'\(member.key)' must be a string or an array of strings: token ids cannot be screened",
                                                     code: "prompt_not_screenable")
                 }
-                collectStrings(member.value, path: "prompt", role: "user", document: document, into: &sites)
+                collectStrings(member.value, path: member.key, role: "user", everything: true, document: document, into: &texts)
             default:
+                // Top-level numbers are sampling options (`temperature`, `seed`), not text.
+                if member.value.isNumber { continue }
                 collectStrings(member.value, path: member.key, role: outsideKeys.contains(member.key) ? "tool" : "user",
-                               document: document, into: &sites)
+                               everything: true, document: document, into: &texts)
             }
         }
-        if route == .chatCompletions && document.root["messages"] == nil { throw PayloadError.notJSON("'messages' must be an array") }
-        if route == .completions && document.root["prompt"] == nil { throw PayloadError.notJSON("'prompt' is required") }
-        return sites
+        switch route {
+        case .chatCompletions where document.root["messages"] == nil: throw PayloadError.notJSON("'messages' must be an array")
+        case .completions where document.root["prompt"] == nil: throw PayloadError.notJSON("'prompt' is required")
+        case .embeddings where document.root["input"] == nil && document.root["prompt"] == nil:
+            throw PayloadError.notJSON("'input' is required")
+        default: break
+        }
+        return texts
+    }
+
+    /// A request member's name for an error message: only when it is a short identifier, so a
+    /// refusal never echoes text a client sent.
+    static func identifier(_ key: String) -> String {
+        let plain = key.utf8.count <= 40 && key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0 | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        return plain && !key.isEmpty ? key : "<a member>"
     }
 
     /// The texts of one join group (see ``TextSite/joinGroup``), joined with newlines as the
@@ -231,14 +282,16 @@ enum PayloadScreening {
         let bounds: [Range<Int>]
     }
 
-    static func joinedTexts(_ sites: [TextSite]) -> [JoinedText] {
+    /// `separator`: what the server puts between a group's texts. vLLM joins text parts with
+    /// newlines; other templates concatenate them, so both readings are screened.
+    static func joinedTexts(_ sites: [TextSite], separator: String = "\n") -> [JoinedText] {
         var members: [Int: [Int]] = [:]
         for (k, site) in sites.enumerated() { if let g = site.joinGroup { members[g, default: []].append(k) } }
         return members.sorted { $0.key < $1.key }.map { group, indices in
             var text = ""
             var bounds: [Range<Int>] = []
             for k in indices {
-                if !bounds.isEmpty { text += "\n" }
+                if !bounds.isEmpty { text += separator }
                 let start = text.utf8.count
                 text += sites[k].text
                 bounds.append(start..<text.utf8.count)
@@ -247,21 +300,39 @@ enum PayloadScreening {
         }
     }
 
-    /// Matches that only the joined text of a group shows (they span two of its texts). Such
-    /// a match cannot be masked in place — its bytes are in two strings — so a mask becomes a
-    /// block; block, flag and shadow keep their action.
+    /// Matches that only the joined text of a group shows (they span two of its texts), joined
+    /// with a newline and with nothing. Such a match cannot be masked in place — its bytes are
+    /// in two strings — so a mask becomes a block; block, flag and shadow keep their action.
     private static func joinedFindings(_ sites: [TextSite], snapshot: Snapshot) -> [ScreenedText] {
-        joinedTexts(sites).compactMap { joined in
-            guard joined.members.count > 1 else { return nil }
-            let result = snapshot.lexicons.screen(joined.text, direction: .input, policy: snapshot.policy.actions)
-            let spanning = result.matches.filter { m in !joined.bounds.contains { $0.contains(m.range.lowerBound) && m.range.upperBound <= $0.upperBound } }
-            guard !spanning.isEmpty else { return nil }
-            var decision = snapshot.policy.actions.decision(for: spanning, lexicons: snapshot.lexicons, direction: .input)
-            if decision == .mask { decision = .block }
-            return ScreenedText(location: "messages[\(joined.group)].content", text: joined.text,
-                                result: ScreeningResult(decision: decision, matches: spanning, maskedText: joined.text,
-                                                        lexiconVersion: snapshot.lexicons.version))
+        guard sites.contains(where: { $0.joinGroup != nil }) else { return [] }
+        return ["\n", ""].flatMap { separator in
+            joinedTexts(sites, separator: separator).compactMap { joined -> ScreenedText? in
+                guard joined.members.count > 1 else { return nil }
+                let result = snapshot.lexicons.screen(joined.text, direction: .input, policy: snapshot.policy.actions)
+                let spanning = result.matches.filter { m in !joined.bounds.contains { $0.contains(m.range.lowerBound) && m.range.upperBound <= $0.upperBound } }
+                guard !spanning.isEmpty else { return nil }
+                return blocking(spanning, text: joined.text, location: "messages[\(joined.group)].content", snapshot: snapshot)
+            }
         }
+    }
+
+    /// What the structure of a request (keys, numbers, invented roles; see
+    /// ``PromptTexts/structure``) shows, screened as one text. A mask there blocks.
+    private static func structureFindings(_ structure: [String], snapshot: Snapshot) -> ScreenedText? {
+        guard !structure.isEmpty else { return nil }
+        let text = structure.joined(separator: "\n")
+        let result = snapshot.lexicons.screen(text, direction: .input, policy: snapshot.policy.actions)
+        guard !result.matches.isEmpty else { return nil }
+        return blocking(result.matches, text: text, location: "request keys and numbers", snapshot: snapshot)
+    }
+
+    /// A finding in text that cannot be rewritten in place: a mask becomes a block.
+    private static func blocking(_ matches: [Match], text: String, location: String, snapshot: Snapshot) -> ScreenedText {
+        var decision = snapshot.policy.actions.decision(for: matches, lexicons: snapshot.lexicons, direction: .input)
+        if decision == .mask { decision = .block }
+        return ScreenedText(location: location, text: text,
+                            result: ScreeningResult(decision: decision, matches: matches, maskedText: text,
+                                                    lexiconVersion: snapshot.lexicons.version))
     }
 
     /// Whether a request asks for log probabilities. Anything but absent, `null`, `false` (and,
@@ -271,26 +342,44 @@ enum PayloadScreening {
             guard let node = document.root[key], !node.isNull, node.boolValue != false else { return false }
             return !(zeroIsNo && document.int(node) == 0)
         }
-        // Legacy completions return the chosen tokens' log probabilities even for `logprobs: 0`.
-        return asks("logprobs", zeroIsNo: false) || asks("top_logprobs", zeroIsNo: true)
+        // Legacy completions return the chosen tokens' log probabilities even for `logprobs: 0`;
+        // vLLM's `prompt_logprobs: 0` still returns the prompt's tokens.
+        return asks("logprobs", zeroIsNo: false) || asks("top_logprobs", zeroIsNo: true) || asks("prompt_logprobs", zeroIsNo: false)
     }
 
-    /// Every string value under `node`, with its path, skipping protocol values and media.
-    private static func collectStrings(_ node: JSONNode, path: String, role: String, group: Int? = nil,
-                                       document: JSONDocument, into sites: inout [TextSite]) {
+    /// Whether a request asks for the answer as token ids beside (or instead of) its text
+    /// (vLLM's `return_token_ids`, `return_tokens_as_token_ids`): a client that decodes them
+    /// reads the answer unscreened, held and blocked text included.
+    static func asksForTokenIDs(_ document: JSONDocument) -> Bool {
+        ["return_token_ids", "return_tokens_as_token_ids"].contains { key in
+            guard let node = document.root[key], !node.isNull else { return false }
+            return node.boolValue != false
+        }
+    }
+
+    /// Every string value under `node`, with its path, skipping protocol values and media —
+    /// unless `everything` is set (subtrees a template renders whole: tools, schemas,
+    /// documents), where every string is text and keys and numbers are structure.
+    private static func collectStrings(_ node: JSONNode, path: String, role: String, group: Int? = nil, everything: Bool,
+                                       document: JSONDocument, into texts: inout PromptTexts) {
         switch node {
         case .string:
-            sites.append(TextSite(node: node, location: path, text: JSONUnicodeUnescaper.decode(document.string(node) ?? ""),
-                                  role: role, joinGroup: group))
+            texts.sites.append(TextSite(node: node, location: path, text: JSONUnicodeUnescaper.decode(document.string(node) ?? ""),
+                                        role: role, joinGroup: group))
         case .array(let elements, _):
             for (i, element) in elements.enumerated() {
-                collectStrings(element, path: "\(path)[\(i)]", role: role, group: group, document: document, into: &sites)
+                collectStrings(element, path: "\(path)[\(i)]", role: role, group: group, everything: everything, document: document, into: &texts)
             }
         case .object(let members, _):
-            for member in members where holdsText(member.key) {
-                collectStrings(member.value, path: "\(path).\(member.key)", role: role, group: group, document: document, into: &sites)
+            for member in members {
+                texts.noteStructure(member.key)
+                guard everything || holdsText(member.key) else { continue }
+                collectStrings(member.value, path: "\(path).\(member.key)", role: role, group: group, everything: everything,
+                               document: document, into: &texts)
             }
-        case .number, .bool, .null:
+        case .number(let range):
+            if everything { texts.noteStructure(String(decoding: document.bytes[range], as: UTF8.self)) }
+        case .bool, .null:
             break
         }
     }
@@ -337,7 +426,7 @@ enum PayloadScreening {
             for field in SidecarConfiguration.OutputField.messageFields { visit(message?[field.rawValue], field) }
             for call in message?["tool_calls"]?.elements ?? [] { visit(call["function"]?["arguments"], .toolArguments) }
             visit(message?["function_call"]?["arguments"], .toolArguments)          // the legacy format
-        case .completions:
+        case .completions, .embeddings:
             visit(choice["text"], .content)
         }
         return nodes
@@ -386,7 +475,7 @@ enum PayloadScreening {
                 }
                 visit((message["function_call"] as? [String: Any])?["arguments"] as? String,
                       path: ["message", "function_call", "arguments"], field: .toolArguments)
-            case .completions:
+            case .completions, .embeddings:
                 visit(choice["text"] as? String, path: ["text"], field: .content)
             }
             overall = max(overall, decision)
@@ -404,7 +493,7 @@ enum PayloadScreening {
                     // (the refusal, the reasoning, a tool call), and none of it may remain.
                     let role = (choice["message"] as? [String: Any])?["role"] as? String ?? "assistant"
                     choice["message"] = ["role": role, "content": policy.outputRefusal]
-                case .completions:
+                case .completions, .embeddings:
                     choice["text"] = policy.outputRefusal
                 }
                 choice["finish_reason"] = "content_filter"
@@ -450,7 +539,7 @@ enum PayloadScreening {
                     }
                 }
                 choice["message"] = message
-            case .completions:
+            case .completions, .embeddings:
                 if let text = choice["text"] as? String { choice["text"] = restorer.restore(text) }
             }
             return choice

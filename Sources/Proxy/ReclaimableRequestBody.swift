@@ -29,10 +29,22 @@ final class ReclaimableRequestBody: AsyncSequence, @unchecked Sendable {
     // Guarded by `lock`; the iterator itself is only ever used by the one party holding it.
     private var state: State
     private let lock = NIOLock()
+    /// Most bytes the upload may read (`limits.max_request_bytes`): a pass-through body is
+    /// bounded like a screened one. Past it the upload fails with ``TooLarge``.
+    let limit: Int
+    /// Bytes handed to the upload so far (only touched by the party holding the iterator).
+    private var uploaded = 0
 
-    init(_ body: RequestBody) {
+    /// The body went past ``limit``: the upload stops and the client is told 413.
+    struct TooLarge: Error {}
+
+    init(_ body: RequestBody, limit: Int = .max) {
         state = .available(body.makeAsyncIterator())
+        self.limit = limit
     }
+
+    /// Whether the upload stopped because the body went past the limit.
+    var exceededLimit: Bool { lock.withLock { uploaded > limit } }
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let owner: ReclaimableRequestBody
@@ -54,6 +66,11 @@ final class ReclaimableRequestBody: AsyncSequence, @unchecked Sendable {
         } catch {
             handBack(nil)
             throw error
+        }
+        let total = lock.withLock { uploaded += part?.readableBytes ?? 0; return uploaded }
+        if total > limit {
+            handBack(nil)
+            throw TooLarge()
         }
         handBack(part == nil ? nil : iterator)
         return part

@@ -19,4 +19,23 @@ enum RequestIDs {
         let hex = String(n, radix: 16)
         return prefix + String(repeating: "0", count: 16 - hex.count) + hex
     }
+
+    /// A client's `X-Request-Id` when it is a plain identifier (letters, digits, `-`, `_`,
+    /// `.`, `:`; 1 to 128 bytes), else a new ID. The ID is written to logs, audit events and
+    /// headers: a free-form one would let a client write anything there (text, raw personal
+    /// data, forged log lines).
+    static func accepting(_ presented: String?) -> String {
+        guard let presented, isPlain(presented) else { return next() }
+        return presented
+    }
+
+    static func isPlain(_ id: String) -> Bool {
+        let utf8 = id.utf8
+        guard (1...128).contains(utf8.count) else { return false }
+        return utf8.allSatisfy { b in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b)
+                || b == UInt8(ascii: "-") || b == UInt8(ascii: "_") || b == UInt8(ascii: ".") || b == UInt8(ascii: ":")
+        }
+    }
 }

@@ -35,7 +35,7 @@ extension SidecarConfiguration {
         ("screening.actions", nil, "List of {category | rule, direction?, action} overriding lexicon actions."),
         ("screening.output_refusal", nil, "Text that replaces a blocked answer."),
         ("screening.input_refusal", nil, "Message of the 400 error for a blocked prompt."),
-        ("screening.passthrough_paths", nil, "When set, the only path prefixes passed through unscreened (e.g. /v1/models, /v1/embeddings); every other path that is not a screened route gets 403. Default: not set (every path not refused passes)."),
+        ("screening.passthrough_paths", nil, "The only path prefixes passed through unscreened; every other path that is not a screened route gets 403 (deny by default). Default: \(SidecarConfiguration.defaultPassthroughPaths.joined(separator: ", ")). [\"/\"] passes every path not refused."),
         ("screening.refused_paths", nil, "Path prefixes of generation endpoints Menshen cannot screen, refused with 403 (default: \(SidecarConfiguration.defaultRefusedPaths.joined(separator: ", "))). [] passes them through."),
         ("upstreams", nil, "List of {name, url, trust: internal|external, max_in_flight, queue_wait, model_map, api_key_env} in routing order; overrides upstream. An upstream with api_key_env gets `Authorization: Bearer` with that variable's value instead of the client's credentials; an external one without it gets no client credentials at all."),
         ("upstream_health.failure_threshold", nil, "Consecutive connect failures or 5xx after which an upstream is skipped. Default 3."),

@@ -195,15 +195,22 @@ public struct SidecarConfiguration: Sendable, Equatable {
         public var refusedPaths: [String] = SidecarConfiguration.defaultRefusedPaths {
             didSet { refusedPaths = refusedPaths.map(RoutingPath.canonical) }
         }
-        /// When set, the only path prefixes passed through unscreened (`/v1/models`,
-        /// `/v1/embeddings`, …); every other path that is not a screened route gets 403. The
-        /// refused list is a denylist, and a model server's next generation endpoint passes it
-        /// until someone adds it; this turns that around. Nil (the default): pass through every
-        /// path not refused. Kept in canonical form, like `refusedPaths`.
-        public var passthroughPaths: [String]? = nil {
-            didSet { passthroughPaths = passthroughPaths?.map(RoutingPath.canonical) }
+        /// The only path prefixes passed through unscreened; every other path that is not a
+        /// screened route gets 403. Deny by default: a model server's next generation endpoint
+        /// (SageMaker's `/invocations`, TGI's `POST /`, a batch API) must not pass until someone
+        /// has decided it carries no text. The default opens the model list and the health and
+        /// metadata paths of vLLM, Ollama, TGI and llama.cpp. `["/"]` passes every path that is
+        /// not refused (the old behaviour). Kept in canonical form, like `refusedPaths`.
+        public var passthroughPaths: [String] = SidecarConfiguration.defaultPassthroughPaths {
+            didSet { passthroughPaths = passthroughPaths.map(RoutingPath.canonical) }
         }
     }
+
+    /// See ``ScreeningPolicy/passthroughPaths``: model lists, health, version and model metadata.
+    public static let defaultPassthroughPaths = [
+        "/v1/models", "/health", "/ping", "/version", "/info",
+        "/api/tags", "/api/version", "/api/ps", "/api/show",
+    ]
 
     /// See ``ScreeningPolicy/refusedPaths``.
     public static let defaultRefusedPaths = [

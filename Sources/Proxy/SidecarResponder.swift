@@ -26,19 +26,41 @@ struct SidecarResponder: HTTPResponder {
     let logger: Logger
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        let path = request.uri.path
-        // Routes are decided on the path as any model server could read it (see RoutingPath).
-        let routing = RoutingPath.canonical(path)
-        let response = try await route(request, routing: routing)
-        let label = ScreenedRoute(path: routing)?.rawValue
-            ?? (["/healthz", "/readyz", "/v1/moderations", "/v1/screen"].contains(path) ? path : "passthrough")
+        let requestID = RequestIDs.accepting(request.headers[.menshenRequestID])
+        let response: Response
+        let label: String
+        // Read the target once: the route is decided on it, and exactly it is forwarded.
+        switch Self.readTarget(request) {
+        case .failure(let error):
+            response = error.response(requestID: requestID, extraHeaders: error.status == .methodNotAllowed
+                                      ? [.allow: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS", .connection: "close"] : [:])
+            label = "refused"
+        case .success(let target):
+            response = try await route(request, target: target, requestID: requestID)
+            label = ScreenedRoute(path: target.routing)?.rawValue
+                ?? (["/healthz", "/readyz", "/v1/moderations", "/v1/screen"].contains(String(target.path)) ? String(target.path) : "passthrough")
+        }
         metrics.request(route: label, status: response.status.code)
         return response
     }
 
-    private func route(_ request: Request, routing: String) async throws -> Response {
-        let requestID = request.headers[.menshenRequestID].flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 } ?? RequestIDs.next()
-        let path = request.uri.path
+    /// The request's target, or the error it is refused with: `CONNECT` (Menshen is no tunnel)
+    /// gets a complete 405, a target that could be read two ways a 400.
+    static func readTarget(_ request: Request) -> Result<RequestTarget, OpenAIError> {
+        if request.method == .connect || request.method.rawValue.uppercased() == "CONNECT" {
+            return .failure(OpenAIError(status: .methodNotAllowed, message: "CONNECT is not supported: Menshen is not a tunnel",
+                                        type: "invalid_request_error", code: "method_not_allowed"))
+        }
+        do {
+            return .success(try RequestTarget.parse(request.uri.description))
+        } catch {
+            return .failure(.badRequest("invalid request target: \(error.reason)", code: "invalid_request_target"))
+        }
+    }
+
+    private func route(_ request: Request, target: RequestTarget, requestID: String) async throws -> Response {
+        let routing = target.routing
+        let path = target.path
         do {
             switch (request.method, path) {
             case (.get, "/healthz"):
@@ -56,19 +78,19 @@ struct SidecarResponder: HTTPResponder {
             default:
                 // Methods are case-sensitive, but a server that folds case would run `post` as POST.
                 if request.method.rawValue.uppercased() == "POST", let route = ScreenedRoute(path: routing) {
-                    return try await screenedCompletion(request, route: route, requestID: requestID)
+                    return try await screenedCompletion(request, target: target, route: route, requestID: requestID)
                 }
                 // Refused paths are kept in canonical form (see ScreeningPolicy.refusedPaths).
                 if store.snapshot.policy.refusedPaths.contains(where: { RoutingPath.isUnder(routing, $0) }) {
                     // A generation endpoint Menshen cannot screen must not become a way around it.
-                    throw OpenAIError(status: .forbidden, message: "\(path) is not screened by Menshen and is refused; use /v1/chat/completions or /v1/completions",
+                    throw OpenAIError(status: .forbidden, message: "this path is not screened by Menshen and is refused; use /v1/chat/completions or /v1/completions",
                                       type: "invalid_request_error", code: "endpoint_not_screened")
                 }
-                if let allowed = store.snapshot.policy.passthroughPaths, !allowed.contains(where: { RoutingPath.isUnder(routing, $0) }) {
-                    throw OpenAIError(status: .forbidden, message: "\(path) is not screened by Menshen and not among the paths passed through (screening.passthrough_paths)",
+                if !store.snapshot.policy.passthroughPaths.contains(where: { RoutingPath.isUnder(routing, $0) }) {
+                    throw OpenAIError(status: .forbidden, message: "this path is not screened by Menshen and not among the paths passed through (screening.passthrough_paths)",
                                       type: "invalid_request_error", code: "endpoint_not_screened")
                 }
-                return try await passThrough(request, requestID: requestID)
+                return try await passThrough(request, target: target, requestID: requestID)
             }
         } catch let error as OpenAIError {
             return error.response(requestID: requestID)
@@ -77,7 +99,7 @@ struct SidecarResponder: HTTPResponder {
 
     // MARK: The main flow
 
-    private func screenedCompletion(_ request: Request, route: ScreenedRoute, requestID: String) async throws -> Response {
+    private func screenedCompletion(_ request: Request, target: RequestTarget, route: ScreenedRoute, requestID: String) async throws -> Response {
         let snapshot = store.snapshot                 // kept to the end of this request and its stream
         // 1. Read and screen the prompt.
         let body = try await collectBody(request)
@@ -91,11 +113,11 @@ struct SidecarResponder: HTTPResponder {
         // The texts that reach the model; a request that would carry text past screening is
         // refused here, before any of it goes to a classifier.
         let document: JSONDocument
-        let sites: [PayloadScreening.TextSite]
+        let prompt: PayloadScreening.PromptTexts
         do {
             document = try PayloadScreening.parseDocument(body)
-            sites = try PayloadScreening.promptSites(document, route: route, roles: snapshot.policy.inputRoles,
-                                                     refusedFields: snapshot.policy.refusedRequestFields)
+            prompt = try PayloadScreening.promptSites(document, route: route, roles: snapshot.policy.inputRoles,
+                                                      refusedFields: snapshot.policy.refusedRequestFields)
         } catch PayloadError.invalidUTF8 {
             throw OpenAIError.badRequest("request body is not valid UTF-8", code: "invalid_utf8")
         } catch PayloadError.notJSON(let message) {
@@ -107,6 +129,11 @@ struct SidecarResponder: HTTPResponder {
             throw OpenAIError.badRequest("log probabilities would carry the answer's tokens past screening; they are refused by Menshen (screening.allow_logprobs)",
                                          code: "logprobs_not_screenable")
         }
+        if PayloadScreening.asksForTokenIDs(document) {
+            throw OpenAIError.badRequest("token ids in the answer would carry its text past screening; they are refused by Menshen",
+                                         code: "token_ids_not_screenable")
+        }
+        let sites = prompt.sites
         // Classifier hooks run concurrently with the lexicon scan; the request is forwarded only
         // after both have answered.
         let hooks = snapshot.hooks
@@ -115,7 +142,7 @@ struct SidecarResponder: HTTPResponder {
             .filter { runner.screens(direction: .input, role: $0.role) } } ?? []
         async let hookOutcome: HookOutcome = hookInputs.isEmpty ? .empty : hooks!.evaluate(hookInputs, lexicon: lexiconSignal)
         defer { lexiconSignal.fulfill(LexiconSummary(decision: .allow, categories: [])) }
-        input = PayloadScreening.screenInput(body, document: document, sites: sites, snapshot: snapshot, external: external)
+        input = PayloadScreening.screenInput(body, document: document, sites: sites, structure: prompt.structure, snapshot: snapshot, external: external)
         // The prompt's screening alone (this used to be deferred to the end of the request,
         // so it measured the model's answer time as well).
         metrics.scanTime(direction: "input", ContinuousClock.now - scanStart)
@@ -148,7 +175,7 @@ struct SidecarResponder: HTTPResponder {
             throw OpenAIError.badRequest("'n' must be a whole number no larger than \(maxChoices) (limits.max_choices)", code: "too_many_choices")
         }
         // 2. Forward it: the primary serves while it has capacity; otherwise overflow in order.
-        let routed = try await dispatch(request, input: input, route: route, requestID: requestID, pseudonyms: pseudonyms)
+        let routed = try await dispatch(request, target: target, input: input, route: route, requestID: requestID, pseudonyms: pseudonyms)
         // 3. Screen the answer (placeholders are restored after screening, on released text only).
         let restore = routed.lease.upstream.trust == .external || configuration.desensitization.pseudonymizeInternal
         let context = AnswerContext(snapshot: snapshot, route: route, inputDecision: input.decision, requestID: requestID,
@@ -160,6 +187,10 @@ struct SidecarResponder: HTTPResponder {
             // Asked for identity, got compressed bytes anyway: they cannot be screened.
             pool.release(routed.lease, .success)
             try await refuseUnscreenable("the answer is compressed (Content-Encoding is not identity)", context: context)
+        }
+        if route == .embeddings {
+            defer { pool.release(routed.lease, routed.response.status.code >= 500 ? .failure : .success) }
+            return try await embeddingsAnswer(routed.response, context: context)
         }
         let isEventStream = routed.response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
         if isEventStream && routed.response.status.code / 100 == 2 {
@@ -186,7 +217,7 @@ struct SidecarResponder: HTTPResponder {
     /// Picks an upstream and sends the body *built for its trust level*: an external upstream
     /// only ever gets the desensitized body, on the first try, on overflow after a failed
     /// attempt, and on every error path — the original body is not in scope there.
-    private func dispatch(_ request: Request, input: InputOutcome, route: ScreenedRoute, requestID: String,
+    private func dispatch(_ request: Request, target: RequestTarget, input: InputOutcome, route: ScreenedRoute, requestID: String,
                        pseudonyms: PseudonymMap) async throws -> (response: HTTPClientResponse, lease: UpstreamPool.Lease) {
         var excluded = Set<Int>()
         var lastError: OpenAIError?
@@ -210,7 +241,7 @@ struct SidecarResponder: HTTPResponder {
             }
             let upstreamStart = ContinuousClock.now
             do {
-                let response = try await forward(request, to: upstream, body: ModelMap.apply(upstream.modelMap, to: body), requestID: requestID)
+                let response = try await forward(request, target: target, to: upstream, body: ModelMap.apply(upstream.modelMap, to: body), requestID: requestID)
                 metrics.upstreamTime(route: route.rawValue, ContinuousClock.now - upstreamStart)
                 metrics.upstreamRequest(upstream: upstream.name, trust: upstream.trust.rawValue)
                 return (response, lease)
@@ -236,16 +267,15 @@ struct SidecarResponder: HTTPResponder {
         do {
             buffer = try await response.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
-            throw OpenAIError.badGateway("upstream answer exceeds \(limit) bytes")
+            throw OpenAIError.badGateway("the model server's answer exceeds limits.max_response_bytes (\(limit) bytes)", code: "upstream_answer_too_large")
         } catch {
             throw upstreamError(error)
         }
         let data = Data(buffer.readableBytesView)
-        // The model server's own errors pass as they are; any success status carries an answer,
-        // which is screened (or refused) whatever its exact code.
+        // The model server's own errors are screened whole; any success status carries an
+        // answer, which is screened (or refused) whatever its exact code.
         guard response.status.code / 100 == 2 else {
-            return Response(status: .init(code: Int(response.status.code)), headers: responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: false),
-                            body: .init(byteBuffer: ByteBuffer(data: data)))
+            return try await upstreamErrorAnswer(response, body: data, context: context)
         }
         let document: JSONDocument
         switch AnswerShape.read(Array(data), route: route, streamed: false) {
@@ -288,6 +318,53 @@ struct SidecarResponder: HTTPResponder {
         headers[.menshenUpstream] = context.lease.upstream.name
         if let aigcHeader { headers[.aigcLabel] = aigcHeader }
         buffer = ByteBuffer(data: screened.body)
+        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: buffer))
+    }
+
+    /// The model server's own error (a status other than 2xx) on a screened route. Its body is
+    /// text a client shows — a server may echo the prompt in it, a hostile one may write
+    /// anything — so it is screened whole: passed as it came when clean, replaced by Menshen's
+    /// own 502 when it holds anything to mask or block (a mask cannot be placed in a body
+    /// Menshen does not parse).
+    private func upstreamErrorAnswer(_ response: HTTPClientResponse, body data: Data, context: AnswerContext) async throws -> Response {
+        let snapshot = context.snapshot
+        guard let text = String(data: data, encoding: .utf8) else {
+            try await refuseUnscreenable("the model server's error is not valid UTF-8", context: context)
+        }
+        let result = snapshot.lexicons.screen(text, direction: .output, policy: snapshot.actions)
+        record(result.matches, direction: .output, snapshot: snapshot)
+        try await audit.record(audit.events(text: text, matches: result.matches, direction: .output, snapshot: snapshot, context: context.audit))
+        if result.decision == .block || result.decision == .mask {
+            var error = OpenAIError.badGateway("the model server answered with an error whose text was withheld by the content filter (status \(response.status.code))",
+                                               code: "upstream_error_withheld")
+            error.details["lexicon_version"] = JSONFragment(snapshot.version)
+            return error.response(requestID: context.requestID, extraHeaders: menshenHeaders(snapshot, decision: .block))
+        }
+        return Response(status: .init(code: Int(response.status.code)),
+                        headers: responseHeaders(response.headers, requestID: context.requestID, snapshot: snapshot, bodyChanged: false),
+                        body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+
+    /// An embeddings answer: vectors, passed on as they come once they are read (bounded) and
+    /// found to be JSON. Errors are screened like any model server's error.
+    private func embeddingsAnswer(_ response: HTTPClientResponse, context: AnswerContext) async throws -> Response {
+        let limit = configuration.limits.maxResponseBytes
+        let buffer: ByteBuffer
+        do {
+            buffer = try await response.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw OpenAIError.badGateway("the model server's answer exceeds limits.max_response_bytes (\(limit) bytes)", code: "upstream_answer_too_large")
+        } catch {
+            throw upstreamError(error)
+        }
+        let data = Data(buffer.readableBytesView)
+        guard response.status.code / 100 == 2 else { return try await upstreamErrorAnswer(response, body: data, context: context) }
+        guard (try? JSONDocument(bytes: Array(data)))?.root.isObject == true else {
+            try await refuseUnscreenable("the embeddings answer is not a JSON object", context: context)
+        }
+        var headers = responseHeaders(response.headers, requestID: context.requestID, snapshot: context.snapshot, bodyChanged: false)
+        headers[.menshenDecision] = context.inputDecision.rawValue
+        headers[.menshenUpstream] = context.lease.upstream.name
         return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: buffer))
     }
 
@@ -457,23 +534,35 @@ struct SidecarResponder: HTTPResponder {
 
     /// Other paths go to the primary upstream only — never overflowed to an external one, since
     /// their bodies (embeddings inputs, say) are not screened.
-    private func passThrough(_ request: Request, requestID: String) async throws -> Response {
+    private func passThrough(_ request: Request, target: RequestTarget, requestID: String) async throws -> Response {
         guard let primary = pool.upstreams.first else { throw OpenAIError.unavailable("no upstream configured", code: "upstream_unavailable") }
-        var upstreamRequest = HTTPClientRequest(url: primary.url + request.uri.description)
+        let requestLength = request.headers[.contentLength].flatMap(Int.init)
+        // GET and HEAD bodies are never forwarded; any other method's body is (an h2c body
+        // needs no header to announce it).
+        let sendsBody = request.method != .get && request.method != .head
+        if primary.trust == .external && (sendsBody || target.query != nil) {
+            // Nothing unscreened leaves the data centre: a pass-through body or query is text
+            // Menshen has not read.
+            throw OpenAIError(status: .forbidden, message: "the upstream is outside the data centre: requests passed through unscreened may only be GET or HEAD, without a query",
+                              type: "invalid_request_error", code: "external_passthrough_refused")
+        }
+        let limit = configuration.limits.maxRequestBytes
+        if let requestLength, requestLength > limit { throw OpenAIError.tooLarge(limit: limit) }
+        var upstreamRequest = HTTPClientRequest(url: try Self.upstreamURL(target, primary))
         upstreamRequest.method = HTTPMethod(rawValue: request.method.rawValue)
         upstreamRequest.headers = forwardHeaders(request.headers, requestID: requestID, to: primary)
         var upload: ReclaimableRequestBody?
-        if request.method != .get && request.method != .head {
-            let length = request.headers[.contentLength].flatMap(Int.init)
-            let body = ReclaimableRequestBody(request.body)
+        if sendsBody {
+            let body = ReclaimableRequestBody(request.body, limit: limit)
             upload = body
-            upstreamRequest.body = .stream(body, length: length.map { .known(Int64($0)) } ?? .unknown)
+            upstreamRequest.body = .stream(body, length: requestLength.map { .known(Int64($0)) } ?? .unknown)
         }
         let response: HTTPClientResponse
         do {
             response = try await client.execute(upstreamRequest, timeout: TimeAmount(configuration.timeouts.responseHead))
         } catch {
             await upload?.stopUpload()     // the error answer must not race the upload either
+            if error is ReclaimableRequestBody.TooLarge || upload?.exceededLimit == true { throw OpenAIError.tooLarge(limit: limit) }
             throw upstreamError(error)
         }
         var headers = responseHeaders(response.headers, requestID: requestID, snapshot: nil, bodyChanged: false)
@@ -509,6 +598,14 @@ struct SidecarResponder: HTTPResponder {
 
     // MARK: Helpers
 
+    /// The upstream URL for a target, refused (400) when the upstream client would read it to
+    /// another path than the one routed.
+    static func upstreamURL(_ target: RequestTarget, _ upstream: UpstreamConfiguration) throws(OpenAIError) -> String {
+        do { return try target.upstreamURL(base: upstream.url) } catch {
+            throw OpenAIError.badRequest("invalid request target: \(error.reason)", code: "invalid_request_target")
+        }
+    }
+
     static func isTimeout(_ error: any Error) -> Bool {
         guard let e = error as? HTTPClientError else { return false }
         return e == .deadlineExceeded || e == .readTimeout
@@ -538,9 +635,9 @@ struct SidecarResponder: HTTPResponder {
         }
     }
 
-    private func forward(_ request: Request, to upstream: UpstreamConfiguration, body: Data, requestID: String) async throws -> HTTPClientResponse {
+    private func forward(_ request: Request, target: RequestTarget, to upstream: UpstreamConfiguration, body: Data, requestID: String) async throws -> HTTPClientResponse {
         let body = ByteBuffer(data: body)
-        var upstreamRequest = HTTPClientRequest(url: upstream.url + request.uri.description)
+        var upstreamRequest = HTTPClientRequest(url: try Self.upstreamURL(target, upstream))
         upstreamRequest.method = .POST
         upstreamRequest.headers = forwardHeaders(request.headers, requestID: requestID, to: upstream)
         upstreamRequest.headers.replaceOrAdd(name: "content-type", value: "application/json")

@@ -106,7 +106,7 @@ struct StreamHookGate {
     /// The gated texts of one chunk's choice, with their pieces in this chunk.
     private func texts(of choice: [String: Any], index: Int) -> [(Text, String)] {
         switch route {
-        case .completions:
+        case .completions, .embeddings:
             return (choice["text"] as? String).map { [(Text(choice: index, field: .content, tool: 0), $0)] } ?? []
         case .chatCompletions:
             let delta = choice["delta"] as? [String: Any] ?? [:]
@@ -135,7 +135,7 @@ struct StreamHookGate {
         var choice = choice
         let index = choice["index"] as? Int ?? 0
         switch route {
-        case .completions:
+        case .completions, .embeddings:
             let text = Text(choice: index, field: .content, tool: 0)
             if choice["text"] is String || released[text] != nil { choice["text"] = released.removeValue(forKey: text) ?? "" }
         case .chatCompletions:

@@ -177,7 +177,7 @@ struct StreamScreener {
                     finishedChoices.insert(index)
                 }
                 choice["delta"] = delta
-            case .completions:
+            case .completions, .embeddings:
                 if let text = choice["text"] as? String {
                     let released = feed(FieldKey(choice: index, field: .content, tool: 0), text, final: false)
                     if released.blocked { blockedChoice = index }
@@ -236,7 +236,7 @@ struct StreamScreener {
                 for name in Self.textFields.keys {
                     if let value = delta[name], !value.isString && !value.isNull { return nil }
                 }
-            case .completions:
+            case .completions, .embeddings:
                 if let text = choice["text"], !text.isString { return nil }
             }
             plain.append((index, choice))
@@ -263,7 +263,7 @@ struct StreamScreener {
                         releasedAny = true
                     }
                 }
-            case .completions:
+            case .completions, .embeddings:
                 guard let node = choice["text"], let text = document.string(node) else { continue }
                 let released = feed(FieldKey(choice: index, field: .content, tool: 0), text, final: false)
                 if released.blocked { blockedChoice = index }
@@ -389,7 +389,7 @@ struct StreamScreener {
                 var delta: [String: Any] = [:]
                 Self.append(texts, to: &delta)
                 chunk["choices"] = [["index": choice, "delta": delta, "finish_reason": NSNull()]]
-            case .completions:
+            case .completions, .embeddings:
                 chunk["choices"] = [["index": choice, "text": texts.map(\.1).joined(), "finish_reason": NSNull()]]
             }
             out.events.append(Self.event(chunk, like: nil))

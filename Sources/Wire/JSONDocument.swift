@@ -14,23 +14,23 @@ import Normalization
 /// Strict RFC 8259: one value, no trailing commas or comments, no raw control characters in
 /// strings, valid UTF-8, surrogate escapes in pairs. Duplicate object keys are refused — different parsers keep different
 /// ones, and what Menshen screens must be what the model server reads.
-struct JSONDocument: Sendable {
-    let bytes: [UInt8]
-    let root: JSONNode
+public struct JSONDocument: Sendable {
+    public let bytes: [UInt8]
+    public let root: JSONNode
 
-    enum ParseError: Error, Equatable {
+    public enum ParseError: Error, Equatable {
         case invalidUTF8
         case syntax(String)
     }
 
     /// Nesting deeper than this is refused (a recursive parser must not run out of stack).
-    static let maximumDepth = 256
+    public static let maximumDepth = 256
 
-    init(_ data: Data) throws(ParseError) {
+    public init(_ data: Data) throws(ParseError) {
         try self.init(bytes: Array(data))
     }
 
-    init(bytes: [UInt8]) throws(ParseError) {
+    public init(bytes: [UInt8]) throws(ParseError) {
         self.bytes = bytes
         let parsed: Result<JSONNode, ParseError> = bytes.withUnsafeBufferPointer { buffer in
             var parser = JSONParserCore(buffer)
@@ -48,7 +48,7 @@ struct JSONDocument: Sendable {
     }
 
     /// The decoded text of a string node (nil for any other node).
-    func string(_ node: JSONNode?) -> String? {
+    public func string(_ node: JSONNode?) -> String? {
         guard case .string(let range, let escaped)? = node else { return nil }
         return bytes.withUnsafeBufferPointer { buffer in
             let raw = UnsafeBufferPointer(rebasing: buffer[(range.lowerBound + 1)..<(range.upperBound - 1)])
@@ -57,7 +57,7 @@ struct JSONDocument: Sendable {
     }
 
     /// The value of an integer number node (nil for anything else, or out of range).
-    func int(_ node: JSONNode?) -> Int? {
+    public func int(_ node: JSONNode?) -> Int? {
         guard case .number(let range)? = node else { return nil }
         // Digits only (no sign, fraction or exponent): what a choice or tool index looks like.
         var value = 0
@@ -70,14 +70,14 @@ struct JSONDocument: Sendable {
 
     /// The bytes to cut to remove member `k` of an object with these members, separating comma
     /// included, so that the object stays valid JSON.
-    static func removalRange(of k: Int, in members: [JSONMember]) -> Range<Int> {
+    public static func removalRange(of k: Int, in members: [JSONMember]) -> Range<Int> {
         if k + 1 < members.count { return members[k].range.lowerBound..<members[k + 1].range.lowerBound }
         if k > 0 { return members[k - 1].range.upperBound..<members[k].range.upperBound }
         return members[k].range
     }
 
     /// A copy of the bytes with each range replaced (ranges must not overlap).
-    func splicing(_ edits: [(range: Range<Int>, with: [UInt8])]) -> Data {
+    public func splicing(_ edits: [(range: Range<Int>, with: [UInt8])]) -> Data {
         var out = Data()
         out.reserveCapacity(bytes.count + edits.reduce(0) { $0 + $1.with.count })
         var at = 0
@@ -93,7 +93,7 @@ struct JSONDocument: Sendable {
 
     /// `text` as a JSON string literal (quotes included): `"`, `\` and control characters
     /// escaped, everything else (`/`, non-ASCII) as UTF-8.
-    static func literal(_ text: String) -> [UInt8] {
+    public static func literal(_ text: String) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "\"")]
         out.reserveCapacity(text.utf8.count + 2)
         for b in text.utf8 {
@@ -127,7 +127,7 @@ struct JSONDocument: Sendable {
 
 /// One value of a ``JSONDocument`` and where it is (`range` covers the whole value, quotes
 /// and brackets included).
-indirect enum JSONNode: Sendable {
+public indirect enum JSONNode: Sendable {
     case object([JSONMember], range: Range<Int>)
     case array([JSONNode], range: Range<Int>)
     /// `escaped`: the literal contains a backslash escape (decoding is not a plain copy).
@@ -136,57 +136,58 @@ indirect enum JSONNode: Sendable {
     case bool(Bool, range: Range<Int>)
     case null(range: Range<Int>)
 
-    var range: Range<Int> {
+    public var range: Range<Int> {
         switch self {
         case .object(_, let r), .array(_, let r), .string(let r, _), .number(let r), .bool(_, let r), .null(let r): return r
         }
     }
 
     /// The member named `key` of an object (nil for a missing key or another kind of node).
-    subscript(key: String) -> JSONNode? {
+    public subscript(key: String) -> JSONNode? {
         guard case .object(let members, _) = self else { return nil }
         return members.first { $0.key == key }?.value
     }
 
     /// The elements of an array (nil for another kind of node).
-    var elements: [JSONNode]? {
+    public var elements: [JSONNode]? {
         guard case .array(let elements, _) = self else { return nil }
         return elements
     }
 
-    var members: [JSONMember]? {
+    public var members: [JSONMember]? {
         guard case .object(let members, _) = self else { return nil }
         return members
     }
 
-    var boolValue: Bool? {
+    public var boolValue: Bool? {
         guard case .bool(let b, _) = self else { return nil }
         return b
     }
 
-    var isObject: Bool { members != nil }
-    var isNull: Bool { if case .null = self { return true } else { return false } }
-    var isString: Bool { if case .string = self { return true } else { return false } }
+    public var isObject: Bool { members != nil }
+    public var isNull: Bool { if case .null = self { return true } else { return false } }
+    public var isString: Bool { if case .string = self { return true } else { return false } }
+    public var isNumber: Bool { if case .number = self { return true } else { return false } }
 }
 
-struct JSONMember: Sendable {
-    let key: String
-    let value: JSONNode
+public struct JSONMember: Sendable {
+    public let key: String
+    public let value: JSONNode
     /// From the key's opening quote to the end of the value.
-    let range: Range<Int>
+    public let range: Range<Int>
 }
 
 /// The recursive-descent parser behind ``JSONDocument`` (bytes borrowed for the parse only).
-struct JSONParserCore {
-    let p: UnsafeBufferPointer<UInt8>
-    var index = 0
+public struct JSONParserCore {
+    public let p: UnsafeBufferPointer<UInt8>
+    public var index = 0
 
-    init(_ p: UnsafeBufferPointer<UInt8>) { self.p = p }
+    public init(_ p: UnsafeBufferPointer<UInt8>) { self.p = p }
 
-    func failure(_ message: String) -> JSONDocument.ParseError { .syntax("\(message) at byte \(index)") }
+    public func failure(_ message: String) -> JSONDocument.ParseError { .syntax("\(message) at byte \(index)") }
 
     @inline(__always)
-    mutating func skipWhitespace() {
+    public mutating func skipWhitespace() {
         while index < p.count {
             switch p[index] {
             case 0x20, 0x0A, 0x0D, 0x09: index += 1
@@ -195,7 +196,7 @@ struct JSONParserCore {
         }
     }
 
-    mutating func parseValue(depth: Int) throws(JSONDocument.ParseError) -> JSONNode {
+    public mutating func parseValue(depth: Int) throws(JSONDocument.ParseError) -> JSONNode {
         guard index < p.count else { throw failure("unexpected end of JSON") }
         let start = index
         switch p[index] {
@@ -362,7 +363,7 @@ struct JSONParserCore {
 
     // MARK: UTF-8 and escapes
 
-    static func hexValue(_ b: UInt8) -> UInt32? {
+    public static func hexValue(_ b: UInt8) -> UInt32? {
         switch b {
         case 0x30...0x39: return UInt32(b - 0x30)
         case 0x41...0x46: return UInt32(b - 0x41 + 10)
@@ -373,13 +374,13 @@ struct JSONParserCore {
 
     /// The length of the well-formed UTF-8 sequence at `i`, or nil (the scanners' decoder,
     /// which reads an ill-formed byte as a 1-byte U+FFFD).
-    static func wellFormedLength(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int? {
+    public static func wellFormedLength(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int? {
         guard case .scalar(let scalar, let length) = UTF8Scalar.decode(p.baseAddress!, i, p.count, final: true),
               !(scalar == 0xFFFD && length == 1) else { return nil }
         return length
     }
 
-    static func isValidUTF8(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+    public static func isValidUTF8(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         while i < p.count {
             guard let n = wellFormedLength(p, i) else { return false }
@@ -389,7 +390,7 @@ struct JSONParserCore {
     }
 
     /// Decodes a validated string literal's contents (surrogate escapes are known to pair).
-    static func unescape(_ raw: UnsafeBufferPointer<UInt8>) -> String {
+    public static func unescape(_ raw: UnsafeBufferPointer<UInt8>) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(raw.count)
         var i = 0

@@ -1,10 +1,10 @@
 /// Server-sent events, parsed per the WHATWG rules: lines end in LF, CRLF or CR; `data:` lines of
 /// one event are joined with LF; lines starting with `:` are comments; a blank line ends an
 /// event; an event can be split across reads at any byte.
-struct SSEParser: Sendable {
+public struct SSEParser: Sendable {
     /// Whether an event's data is the OpenAI end marker `[DONE]` (spaces and tabs around it
     /// allowed). Byte-wise: this runs for every event of every stream.
-    static func isDone(_ data: String) -> Bool {
+    public static func isDone(_ data: String) -> Bool {
         var utf8 = Substring(data).utf8[...]
         while let first = utf8.first, first == 0x20 || first == 0x09 { utf8 = utf8.dropFirst() }
         while let last = utf8.last, last == 0x20 || last == 0x09 { utf8 = utf8.dropLast() }
@@ -12,21 +12,23 @@ struct SSEParser: Sendable {
     }
 
     /// One event: its fields in order (so it can be written back as it came).
-    struct Event: Sendable, Equatable {
-        var fields: [(name: String, value: String)] = []
+    public struct Event: Sendable, Equatable {
+        public var fields: [(name: String, value: String)] = []
+
+        public init(fields: [(name: String, value: String)] = []) { self.fields = fields }
 
         /// The joined `data` value, or nil when the event has no data field.
-        var data: String? {
+        public var data: String? {
             let values = fields.filter { $0.name == "data" }.map(\.value)
             return values.isEmpty ? nil : values.joined(separator: "\n")
         }
 
-        static func == (a: Event, b: Event) -> Bool {
+        public static func == (a: Event, b: Event) -> Bool {
             a.fields.map(\.name) == b.fields.map(\.name) && a.fields.map(\.value) == b.fields.map(\.value)
         }
 
         /// Serializes with LF line endings; a multi-line data value becomes several `data:` lines.
-        func serialized() -> [UInt8] {
+        public func serialized() -> [UInt8] {
             var out: [UInt8] = []
             for field in fields {
                 if field.name.isEmpty {                 // a comment
@@ -41,7 +43,7 @@ struct SSEParser: Sendable {
             return out
         }
 
-        static func data(_ value: String) -> Event { Event(fields: [("data", value)]) }
+        public static func data(_ value: String) -> Event { Event(fields: [("data", value)]) }
     }
 
     private var line: [UInt8] = []
@@ -49,14 +51,14 @@ struct SSEParser: Sendable {
     private var lastWasCR = false
     /// Bytes waiting in `line` are bounded; a line longer than this is an error (a broken or
     /// hostile upstream must not make Menshen buffer without limit).
-    let maximumLineBytes: Int
+    public let maximumLineBytes: Int
 
-    init(maximumLineBytes: Int = 4 << 20) { self.maximumLineBytes = maximumLineBytes }
+    public init(maximumLineBytes: Int = 4 << 20) { self.maximumLineBytes = maximumLineBytes }
 
-    struct LineTooLong: Error {}
+    public struct LineTooLong: Error {}
 
     /// Feeds bytes; returns the events completed by them.
-    mutating func feed<C: Collection>(_ bytes: C) throws -> [Event] where C.Element == UInt8 {
+    public mutating func feed<C: Collection>(_ bytes: C) throws -> [Event] where C.Element == UInt8 {
         var events: [Event] = []
         for b in bytes {
             if lastWasCR {
@@ -76,7 +78,7 @@ struct SSEParser: Sendable {
 
     /// Ends the stream: an event not terminated by a blank line is dispatched anyway (servers
     /// that close without the final blank line still get their last event through).
-    mutating func finish() -> [Event] {
+    public mutating func finish() -> [Event] {
         var events: [Event] = []
         if !line.isEmpty, let e = endLine() { events.append(e) }
         if !current.fields.isEmpty { events.append(current); current = Event() }

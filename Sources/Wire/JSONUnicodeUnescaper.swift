@@ -8,22 +8,24 @@
 /// is equivalent text, because only escapes that JSON does not require are decoded — never a
 /// quote, a backslash, a control character or a lone surrogate. Other escapes (`\\`, `\"`, `\n`)
 /// are copied as they are, so `\\u7a33` (a backslash, then the letters) stays literal.
-struct JSONUnicodeUnescaper {
+public struct JSONUnicodeUnescaper {
     /// An undecided tail: a backslash, or an escape not yet complete.
     private var pending: [UInt8] = []
+
+    public init() {}
 
     /// The longest undecided tail: `\uD83D\uDE00`, a surrogate pair.
     private static let longestEscape = 12
 
     /// Decodes a whole text; the text itself (no copy) when it has no `\u` at all.
-    static func decode(_ text: String) -> String {
+    public static func decode(_ text: String) -> String {
         guard text.utf8.contains(UInt8(ascii: "\\")) else { return text }
         var decoder = JSONUnicodeUnescaper()
         return decoder.feed(text) + decoder.finish()
     }
 
     /// The decoded text of the next piece, up to an escape that may continue in the next one.
-    mutating func feed(_ piece: String) -> String {
+    public mutating func feed(_ piece: String) -> String {
         if pending.isEmpty && !piece.utf8.contains(UInt8(ascii: "\\")) { return piece }
         let bytes = pending + Array(piece.utf8)
         pending = []
@@ -66,7 +68,7 @@ struct JSONUnicodeUnescaper {
     }
 
     /// What is still undecided, as it came (the stream ended).
-    mutating func finish() -> String {
+    public mutating func finish() -> String {
         defer { pending = [] }
         return String(decoding: pending, as: UTF8.self)
     }

@@ -1,0 +1,2 @@
+// The wire formats (JSON, SSE) live in their own module, with no networking in it.
+@_exported import Wire
