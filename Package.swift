@@ -135,3 +135,20 @@ let package = Package(
         .testTarget(name: "AuditTests", dependencies: ["Audit", "AuditCrashHelper"]),
     ]
 )
+
+// libFuzzer targets (docs/fuzzing.md): only in the graph with MENSHEN_FUZZ=1, so a normal
+// `swift build` never builds them. Build with scripts/fuzz.sh (`--sanitize=fuzzer --sanitize=address`).
+if Context.environment["MENSHEN_FUZZ"] == "1" {
+    let fuzzFlags: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
+    let fuzzTargets: [(product: String, target: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-json", "FuzzJSON", ["Wire"]),
+        ("fuzz-sse", "FuzzSSE", ["Wire"]),
+        ("fuzz-lexicon", "FuzzLexicon", ["Screening"]),
+        ("fuzz-stream-scan", "FuzzStreamScan", ["Screening", "Normalization"]),
+    ]
+    for fuzz in fuzzTargets {
+        package.products.append(.executable(name: fuzz.product, targets: [fuzz.target]))
+        package.targets.append(.executableTarget(name: fuzz.target, dependencies: fuzz.dependencies,
+                                                 path: "Fuzz/\(fuzz.target)", swiftSettings: fuzzFlags))
+    }
+}

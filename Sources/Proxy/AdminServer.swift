@@ -9,15 +9,13 @@ import UnixSignals
 
 /// The admin listener, apart from model traffic: `GET /admin/lexicons`, `POST /admin/reload`,
 /// `GET /metrics`, and the probes. Loopback only by default; beyond loopback every request
-/// needs `Authorization: Bearer <token from admin.token_file>`.
+/// needs `Authorization: Bearer <token from admin.token_file>`. Who may call it: ``AdminAccess``.
 enum AdminServer {
     static func application(configuration: SidecarConfiguration, store: SnapshotStore, reloader: Reloader, metrics: SidecarMetrics,
                             health: HealthState, token: String?, audit: AuditLog?, logger: Logger,
                             onListening: (@Sendable (Int) async -> Void)?) -> some Service {
-        let router = Router()
-        if let token {
-            router.middlewares.add(BearerTokenMiddleware(token: token))
-        }
+        let router = Router(context: AdminRequestContext.self)
+        router.middlewares.add(AdminGuardMiddleware(token: token))
         router.get("/admin/lexicons") { _, _ -> Response in
             let snapshot = store.snapshot
             let stats = snapshot.lexicons.stats
@@ -68,22 +66,6 @@ enum AdminServer {
     static func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data)))
-    }
-}
-
-/// Rejects requests without the right bearer token (constant-time comparison).
-struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: String
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let presented = request.headers[.authorization] ?? ""
-        let expected = "Bearer " + token
-        guard presented.utf8.count == expected.utf8.count,
-              zip(presented.utf8, expected.utf8).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else {
-            return AdminServer.json(["error": ["message": "admin endpoints need Authorization: Bearer <token>", "type": "authentication_error",
-                                               "code": "unauthorized"]], status: .unauthorized)
-        }
-        return try await next(request, context)
     }
 }
 

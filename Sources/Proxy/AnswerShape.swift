@@ -33,11 +33,20 @@ enum AnswerShape {
         guard let choices = choicesNode.elements else { return "'choices' is not an array" }
         for (i, choice) in choices.enumerated() {
             guard choice.isObject else { return "choices[\(i)] is not an object" }
+            // A member Menshen does not know may spell the answer another way (vLLM's
+            // `token_ids`): refused unless it is empty or a plain value.
+            for member in choice.members ?? [] where !knownChoiceMembers.contains(member.key) && carriesContent(member.value) && !member.value.isString {
+                return "choices[\(i)].\(identifier(member.key)) is not screened"
+            }
             switch route {
             case .chatCompletions:
                 // Text where the other endpoint puts it would reach clients that read it unscreened.
                 if let text = choice["text"], !text.isNull { return "choices[\(i)].text is not screened on chat completions" }
                 let name = streamed ? "delta" : "message"
+                // The other member (a whole `message` in a chunk, a `delta` in an answer) is
+                // text some clients read and Menshen would not screen in that place.
+                let other = streamed ? "message" : "delta"
+                if let misplaced = choice[other], !misplaced.isNull { return "choices[\(i)].\(other) is not screened in \(streamed ? "a chunk" : "the answer")" }
                 guard let message = choice[name], !message.isNull else { continue }
                 guard message.isObject else { return "choices[\(i)].\(name) is not an object" }
                 for field in SidecarConfiguration.OutputField.messageFields {
@@ -47,17 +56,20 @@ enum AnswerShape {
                 }
                 // A text member Menshen does not know (the next rename of the chain of thought,
                 // say) would reach the client unread.
-                for member in message.members ?? [] where member.value.isString {
+                // Not only strings: LiteLLM's `thinking_blocks`, a provider's `reasoning_details`
+                // carry text in arrays and objects, streamed in pieces a client joins.
+                for member in message.members ?? [] where carriesContent(member.value) {
                     let known = SidecarConfiguration.OutputField.messageFields.contains { $0.rawValue == member.key }
                         || SidecarConfiguration.OutputField.structuralMessageMembers.contains(member.key)
                     if !known { return "choices[\(i)].\(name).\(identifier(member.key)) is text Menshen does not screen" }
                 }
+                if let annotations = message["annotations"], !annotations.isNull, annotations.elements == nil {
+                    return "choices[\(i)].\(name).annotations is not an array"
+                }
                 if let call = message["function_call"], !call.isNull {
                     // The legacy function-calling format: its arguments are screened like a tool call's.
                     guard call.isObject else { return "choices[\(i)].\(name).function_call is not an object" }
-                    if let arguments = call["arguments"], !arguments.isString && !arguments.isNull {
-                        return "choices[\(i)].\(name).function_call.arguments is not a string"
-                    }
+                    if let problem = functionProblem(call, at: "choices[\(i)].\(name).function_call") { return problem }
                 }
                 // A spoken answer says what its transcript says: screening the transcript would
                 // not stop the audio.
@@ -75,9 +87,7 @@ enum AnswerShape {
                         }
                         guard let function = call["function"], !function.isNull else { continue }
                         guard function.isObject else { return "choices[\(i)].\(name).tool_calls[\(j)].function is not an object" }
-                        if let arguments = function["arguments"], !arguments.isString && !arguments.isNull {
-                            return "choices[\(i)].\(name).tool_calls[\(j)].function.arguments is not a string"
-                        }
+                        if let problem = functionProblem(function, at: "choices[\(i)].\(name).tool_calls[\(j)].function") { return problem }
                     }
                 }
             case .completions, .embeddings:
@@ -88,6 +98,35 @@ enum AnswerShape {
             }
         }
         return nil
+    }
+
+    /// Members of a choice Menshen reads: text slots, and plain values whose strings are
+    /// screened with the answer's structure (``AnswerStructure``).
+    static let knownChoiceMembers: Set<String> = ["index", "message", "delta", "text", "finish_reason", "stop_reason", "logprobs",
+                                                 "content_filter_results", "content_filter_result", "matched_stop", "native_finish_reason"]
+
+    /// Why a function call's object (`name`, `arguments`) cannot be screened, or nil.
+    private static func functionProblem(_ function: JSONNode, at path: String) -> String? {
+        for member in function.members ?? [] where !member.value.isNull {
+            switch member.key {
+            case "name", "arguments":
+                if !member.value.isString { return "\(path).\(member.key) is not a string" }
+            default:
+                if carriesContent(member.value) { return "\(path).\(identifier(member.key)) is not screened" }
+            }
+        }
+        return nil
+    }
+
+    /// Whether a value can carry text: anything but null, a boolean, a number, or an empty
+    /// array or object.
+    static func carriesContent(_ node: JSONNode) -> Bool {
+        switch node {
+        case .null, .bool, .number: return false
+        case .array(let elements, _): return !elements.isEmpty
+        case .object(let members, _): return !members.isEmpty
+        case .string: return true
+        }
     }
 
     /// A member's name for a log line: only as the server would name it (a short identifier),

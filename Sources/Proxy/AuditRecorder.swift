@@ -44,6 +44,12 @@ struct AuditRecorder: Sendable {
         for m in matches { byAction[snapshot.actions.action(for: rules[m.rule], direction: direction), default: []].append(m) }
         let bytes = Array(text.utf8)
         let hash = AuditEvent.sha256(text)
+        // The excerpt masks every match a whole-text scan finds, in both directions, not only
+        // the matches that fired: a stream blocked while a phone number was still unsettled (its
+        // regex not yet complete) has that number in its text, and the log must not hold it raw.
+        let masking = settings.rawExcerpts ? matches
+            : matches + snapshot.lexicons.screen(text, direction: .input, policy: snapshot.actions).matches
+                      + snapshot.lexicons.screen(text, direction: .output, policy: snapshot.actions).matches
         let latency = Double((ContinuousClock.now - context.started).nanoseconds) / 1e6
         return byAction.keys.sorted().reversed().map { action in
             let group = byAction[action]!.sorted()
@@ -56,7 +62,7 @@ struct AuditRecorder: Sendable {
             e.lexiconVersion = snapshot.version
             e.matchOffsets = group.map(\.range)
             e.textSHA256 = hash
-            e.excerpt = excerpt(bytes, around: group, all: matches)
+            e.excerpt = excerpt(bytes, around: group, all: masking)
             e.client = context.client
             e.latencyMs = latency
             return e
@@ -101,7 +107,7 @@ struct AuditRecorder: Sendable {
 
     /// Up to `maxExcerptCharacters` around the first match, every match masked.
     private func excerpt(_ bytes: [UInt8], around group: [Match], all: [Match]) -> String {
-        let masked = settings.rawExcerpts ? bytes : Masker.apply(to: bytes, matches: all, rules: [], offset: 0, style: .full)
+        let masked = settings.rawExcerpts ? bytes : Self.maskingUnion(bytes, all.map(\.range))
         let text = String(decoding: masked, as: UTF8.self)
         let limit = log?.configuration.maxExcerptCharacters ?? 200
         guard text.count > limit else { return text }
@@ -110,6 +116,32 @@ struct AuditRecorder: Sendable {
         let start = max(0, prefixChars - limit / 3)
         let slice = text.dropFirst(start).prefix(limit)
         return (start > 0 ? "…" : "") + slice + (start + limit < text.count ? "…" : "")
+    }
+
+    /// `bytes` with every byte any range covers replaced, one `*` per scalar. Ranges are merged
+    /// first: a mask must cover the union of overlapping matches (a term inside a phone number
+    /// must not leave the number's tail raw), which picking non-overlapping matches would not.
+    static func maskingUnion(_ bytes: [UInt8], _ ranges: [Range<Int>]) -> [UInt8] {
+        guard !ranges.isEmpty else { return bytes }
+        var merged: [Range<Int>] = []
+        for r in ranges.map({ max(0, $0.lowerBound)..<min(bytes.count, $0.upperBound) }).filter({ !$0.isEmpty }).sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = merged.last, r.lowerBound <= last.upperBound {
+                merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, r.upperBound)
+            } else {
+                merged.append(r)
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var cursor = 0
+        for r in merged {
+            out.append(contentsOf: bytes[cursor..<r.lowerBound])
+            // One star per scalar: continuation bytes (10xxxxxx) start no scalar.
+            for b in bytes[r] where b & 0xC0 != 0x80 { out.append(UInt8(ascii: "*")) }
+            cursor = r.upperBound
+        }
+        out.append(contentsOf: bytes[cursor...])
+        return out
     }
 
     /// Writes events; blocks are durable (on disk before the response completes). With

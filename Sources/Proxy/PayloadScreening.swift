@@ -424,8 +424,12 @@ enum PayloadScreening {
         case .chatCompletions:
             let message = choice["message"]
             for field in SidecarConfiguration.OutputField.messageFields { visit(message?[field.rawValue], field) }
-            for call in message?["tool_calls"]?.elements ?? [] { visit(call["function"]?["arguments"], .toolArguments) }
-            visit(message?["function_call"]?["arguments"], .toolArguments)          // the legacy format
+            for call in message?["tool_calls"]?.elements ?? [] {
+                visit(call["function"]?["name"], .toolName)
+                visit(call["function"]?["arguments"], .toolArguments)
+            }
+            visit(message?["function_call"]?["name"], .toolName)                    // the legacy format
+            visit(message?["function_call"]?["arguments"], .toolArguments)
         case .completions, .embeddings:
             visit(choice["text"], .content)
         }
@@ -469,12 +473,14 @@ enum PayloadScreening {
                 }
                 if let calls = message["tool_calls"] as? [Any] {
                     for (j, call) in calls.enumerated() {
-                        let arguments = ((call as? [String: Any])?["function"] as? [String: Any])?["arguments"] as? String
-                        visit(arguments, path: ["message", "tool_calls", "\(j)", "function", "arguments"], field: .toolArguments)
+                        let function = (call as? [String: Any])?["function"] as? [String: Any]
+                        visit(function?["name"] as? String, path: ["message", "tool_calls", "\(j)", "function", "name"], field: .toolName)
+                        visit(function?["arguments"] as? String, path: ["message", "tool_calls", "\(j)", "function", "arguments"], field: .toolArguments)
                     }
                 }
-                visit((message["function_call"] as? [String: Any])?["arguments"] as? String,
-                      path: ["message", "function_call", "arguments"], field: .toolArguments)
+                let legacy = message["function_call"] as? [String: Any]
+                visit(legacy?["name"] as? String, path: ["message", "function_call", "name"], field: .toolName)
+                visit(legacy?["arguments"] as? String, path: ["message", "function_call", "arguments"], field: .toolArguments)
             case .completions, .embeddings:
                 visit(choice["text"] as? String, path: ["text"], field: .content)
             }
@@ -599,6 +605,20 @@ extension PayloadScreening {
         return choices.flatMap { choice in
             answerNodes(of: choice, route: route, fields: fields).compactMap { n in document.string(n.node).map { screenedView($0, field: n.field) } }
         }
+    }
+
+    /// An answer written by Menshen from nothing but the refusal: when a blocked text sits
+    /// outside the choices (an id, the model's name, an error object), no member of the
+    /// model server's answer can be kept.
+    static func blockedAnswer(route: ScreenedRoute, choices count: Int, refusal: String, details: [String: Any], requestID: String) -> Data {
+        let choices: [[String: Any]] = (0..<max(1, count)).map { index in
+            var choice: [String: Any] = ["index": index, "finish_reason": "content_filter", "content_filter_results": details]
+            if route == .chatCompletions { choice["message"] = ["role": "assistant", "content": refusal] } else { choice["text"] = refusal }
+            return choice
+        }
+        let object: [String: Any] = ["id": "menshen-\(requestID)", "object": route == .chatCompletions ? "chat.completion" : "text_completion",
+                                     "created": Int(Date().timeIntervalSince1970), "model": "menshen", "choices": choices]
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
     }
 
     /// Replaces every choice by the refusal, `finish_reason: "content_filter"` (a hook blocked the answer).

@@ -111,7 +111,8 @@ public struct SidecarConfiguration: Sendable, Equatable {
         public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
         /// 127.0.0.0/8, ::1 or localhost.
-        public var isLoopback: Bool { host.hasPrefix("127.") || host == "::1" || host == "localhost" }
+        /// Parsed, not a string prefix: `127.evil.example` is a name that resolves anywhere.
+        public var isLoopback: Bool { host.lowercased() == "localhost" || AdminAccess.isLoopbackLiteral(host) }
 
         /// Parses `host:port`, `[v6]:port` or `:port`.
         public static func parse(_ text: String) -> HostPort? {
@@ -231,12 +232,18 @@ public struct SidecarConfiguration: Sendable, Equatable {
         /// together: a deployment that screens reasoning must not stop at a model server upgrade.
         case reasoning
         case toolArguments = "tool_arguments"
+        /// `tool_calls[].function.name` and the legacy `function_call.name`: a client shows the
+        /// name of the function it is asked to run, and a hostile model can write anything there.
+        case toolName = "tool_name"
         case refusal
 
         /// The string members of a chat answer's `message` (or a stream's `delta`) that are
         /// screened as text, in the order they are read.
         public static let messageFields: [OutputField] = [.content, .reasoningContent, .reasoning, .refusal]
         /// Other members a `message` or `delta` may carry: structure, not free text.
+        /// Their strings (`role`, a participant's `name`, citation titles and URLs in
+        /// `annotations`) are screened whole with the rest of the answer's structure
+        /// (``AnswerStructure``); tool calls have their own slots; audio is refused.
         static let structuralMessageMembers: Set<String> = ["role", "name", "tool_calls", "function_call", "audio", "annotations"]
     }
 

@@ -283,6 +283,24 @@ struct SidecarResponder: HTTPResponder {
         case .failure(let unscreenable): try await refuseUnscreenable(unscreenable.problem, context: context)
         }
         let scanStart = ContinuousClock.now
+        // Every string outside the text slots (ids, model, citations, errors) is screened whole.
+        let structureText = AnswerStructure.text(of: document, route: route)
+        let structure = AnswerStructure.screen(structureText, snapshot: snapshot)
+        if !structure.matches.isEmpty {
+            record(structure.matches, direction: .output, snapshot: snapshot)
+            try await audit.record(audit.events(text: structureText, matches: structure.matches, direction: .output,
+                                                snapshot: snapshot, context: context.audit))
+        }
+        if structure.decision == .block {
+            let details = ContentFilterDetails.object(for: structure.matches, lexicons: snapshot.lexicons, policy: snapshot.actions, direction: .output)
+            let body = PayloadScreening.blockedAnswer(route: route, choices: document.root["choices"]?.elements?.count ?? 1,
+                                                      refusal: snapshot.policy.outputRefusal, details: details, requestID: requestID)
+            var headers = responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: true)
+            headers[.menshenDecision] = Decision.block.rawValue
+            headers[.menshenUpstream] = context.lease.upstream.name
+            headers[.contentLength] = nil
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: body)))
+        }
         var screened = PayloadScreening.screenOutput(data, document: document, route: route, snapshot: snapshot)
         var parsed = screened.document             // the parse of `screened.body`, while it is unchanged
         metrics.scanTime(direction: "output", ContinuousClock.now - scanStart)

@@ -55,8 +55,14 @@ struct StreamScreener {
         fields.compactMap { key, stream in
             let found = matches.filter { $0.location == Self.location(key) }.map(\.match)
             return found.isEmpty ? nil : (Self.location(key), String(decoding: stream.text, as: UTF8.self), found)
-        }
+        } + structureFindings.map { (Self.structureLocation, $0.text, $0.matches) }
     }
+
+    /// The structure text of the last chunk screened (see ``AnswerStructure``).
+    private var lastStructure = ""
+    /// Structure texts with findings, for audit events.
+    private var structureFindings: [(text: String, matches: [Match])] = []
+    private static let structureLocation = "answer structure"
 
     let snapshot: Snapshot
     let route: ScreenedRoute
@@ -100,6 +106,8 @@ struct StreamScreener {
 
     mutating func process(_ event: SSEParser.Event) -> Output {
         guard state == .streaming else { return Output() }
+        if let problem = event.unreadableField { return refuse(problem) }
+        let event = event.withoutCommentText
         guard let data = event.data else { return Output(events: [event]) }          // comments, retry: …
         if SSEParser.isDone(data) {
             var out = flushAll()
@@ -116,6 +124,23 @@ struct StreamScreener {
             guard let index = document.int(node), index < maxChoices else {
                 return refuse("a chunk names a choice beyond limits.max_choices (\(maxChoices))")
             }
+        }
+        // Strings outside the text slots (ids, model, an error object, citations) are screened
+        // whole, once per distinct value (most chunks repeat the previous chunk's).
+        let structure = AnswerStructure.text(of: document, route: route)
+        if structure != lastStructure {
+            let found = AnswerStructure.screen(structure, snapshot: snapshot)
+            if !found.matches.isEmpty {
+                structureFindings.append((structure, found.matches))
+                matches += found.matches.map { (Self.structureLocation, $0) }
+            }
+            if found.decision == .block {
+                // The chunk is dropped whole; the final events carry the last clean chunk's fields.
+                var out = Output(events: blockEvents())
+                out.stop = true
+                return out
+            }
+            lastStructure = structure
         }
         if let output = processPlain(event, document) { return output }
         guard let json = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any],
@@ -147,24 +172,27 @@ struct StreamScreener {
                     if released.text != text { rewrote = true }
                     if released.text.isEmpty && !text.isEmpty { delta.removeValue(forKey: name) } else { delta[name] = released.text; releasedAny = true }
                 }
+                // A function's name and arguments each have a scanner (clients join the pieces).
+                func screenFunction(_ f: inout [String: Any], tool: Int) {
+                    for (member, field) in [("name", SidecarConfiguration.OutputField.toolName), ("arguments", .toolArguments)] {
+                        guard let text = f[member] as? String else { continue }
+                        let released = feed(FieldKey(choice: index, field: field, tool: tool), text, final: false)
+                        if released.blocked { blockedChoice = index }
+                        if released.text != text { rewrote = true }
+                        f[member] = released.text
+                    }
+                }
                 if let calls = delta["tool_calls"] as? [Any] {
                     delta["tool_calls"] = calls.map { call -> Any in
-                        guard var c = call as? [String: Any], var f = c["function"] as? [String: Any], let arguments = f["arguments"] as? String else { return call }
-                        let tool = c["index"] as? Int ?? 0
-                        let released = feed(FieldKey(choice: index, field: .toolArguments, tool: tool), arguments, final: false)
-                        if released.blocked { blockedChoice = index }
-                        if released.text != arguments { rewrote = true }
-                        f["arguments"] = released.text
+                        guard var c = call as? [String: Any], var f = c["function"] as? [String: Any] else { return call }
+                        screenFunction(&f, tool: c["index"] as? Int ?? 0)
                         c["function"] = f
                         return c
                     }
                     releasedAny = true
                 }
-                if var call = delta["function_call"] as? [String: Any], let arguments = call["arguments"] as? String {
-                    let released = feed(FieldKey(choice: index, field: .toolArguments, tool: Self.legacyFunctionCall), arguments, final: false)
-                    if released.blocked { blockedChoice = index }
-                    if released.text != arguments { rewrote = true }
-                    call["arguments"] = released.text
+                if var call = delta["function_call"] as? [String: Any] {
+                    screenFunction(&call, tool: Self.legacyFunctionCall)
                     delta["function_call"] = call
                 }
                 if delta.keys.contains(where: { Self.textFields[$0] == nil }) { releasedAny = true }
@@ -403,7 +431,8 @@ struct StreamScreener {
         let lexicons = snapshot.lexicons
         let details = ContentFilterDetails.object(for: matches.map(\.match), lexicons: lexicons, policy: snapshot.actions, direction: .output)
         var events: [SSEParser.Event] = []
-        for choice in seenChoices.sorted() where !finishedChoices.contains(choice) {
+        // Blocked before any choice was seen (its first chunk): choice 0 still gets its finish.
+        for choice in (seenChoices.isEmpty ? [0] : seenChoices.sorted()) where !finishedChoices.contains(choice) {
             var chunk = template.fields
             var c: [String: Any] = ["index": choice, "finish_reason": "content_filter", "content_filter_results": details]
             if route == .chatCompletions { c["delta"] = [String: Any]() } else { c["text"] = "" }
@@ -420,13 +449,18 @@ struct StreamScreener {
     /// Adds released tails to a chat delta: text fields appended, tool arguments as tool-call deltas.
     private static func append(_ texts: [(FieldKey, String)], to delta: inout [String: Any]) {
         for (key, text) in texts where !text.isEmpty {
-            if key.field == .toolArguments && key.tool == legacyFunctionCall {
+            let member = key.field == .toolName ? "name" : "arguments"
+            if (key.field == .toolArguments || key.field == .toolName) && key.tool == legacyFunctionCall {
                 var call = delta["function_call"] as? [String: Any] ?? [:]
-                call["arguments"] = (call["arguments"] as? String ?? "") + text
+                call[member] = (call[member] as? String ?? "") + text
                 delta["function_call"] = call
-            } else if key.field == .toolArguments {
-                var calls = delta["tool_calls"] as? [Any] ?? []
-                calls.append(["index": key.tool, "function": ["arguments": text]] as [String: Any])
+            } else if key.field == .toolArguments || key.field == .toolName {
+                // One tool-call delta per tool, its name and arguments together.
+                var calls = delta["tool_calls"] as? [[String: Any]] ?? []
+                let at = calls.firstIndex { $0["index"] as? Int == key.tool } ?? { calls.append(["index": key.tool, "function": [String: Any]()]); return calls.count - 1 }()
+                var function = calls[at]["function"] as? [String: Any] ?? [:]
+                function[member] = (function[member] as? String ?? "") + text
+                calls[at]["function"] = function
                 delta["tool_calls"] = calls
             } else {
                 delta[key.field.rawValue] = (delta[key.field.rawValue] as? String ?? "") + text
@@ -435,6 +469,9 @@ struct StreamScreener {
     }
 
     private static func location(_ key: FieldKey) -> String {
+        if key.field == .toolName {
+            return key.tool == legacyFunctionCall ? "choices[\(key.choice)].function_call.name" : "choices[\(key.choice)].tool_calls[\(key.tool)].name"
+        }
         if key.field == .toolArguments && key.tool == legacyFunctionCall { return "choices[\(key.choice)].function_call.arguments" }
         return key.field == .toolArguments ? "choices[\(key.choice)].tool_calls[\(key.tool)].arguments" : "choices[\(key.choice)].\(key.field.rawValue)"
     }

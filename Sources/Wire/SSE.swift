@@ -44,9 +44,49 @@ public struct SSEParser: Sendable {
         }
 
         public static func data(_ value: String) -> Event { Event(fields: [("data", value)]) }
+
+        /// The fields an EventSource parser acts on (the empty name is a comment).
+        public static let knownFieldNames: Set<String> = ["data", "event", "id", "retry", ""]
+
+        /// Why a client could read this event differently from its `data`, or nil: a field
+        /// EventSource ignores but a lenient client may read (`Data:`, a line of JSON with no
+        /// field name), an event name or id that is not a plain token, a `retry` that is not a
+        /// number. Such an event is not forwarded.
+        public var unreadableField: String? {
+            for field in fields {
+                guard Self.knownFieldNames.contains(field.name) else { return "an event has a field other than data, event, id or retry" }
+                switch field.name {
+                case "event", "id":
+                    let plain = field.value.utf8.count <= 128 && field.value.utf8.allSatisfy { b in
+                        (0x21...0x7E).contains(b) && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\")
+                    }
+                    if !plain { return "an event's \(field.name) is not a plain token" }
+                case "retry":
+                    if field.value.isEmpty || !field.value.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) {
+                        return "an event's retry is not a number"
+                    }
+                default:
+                    break
+                }
+            }
+            return nil
+        }
+
+        /// The event with comments emptied: a comment keeps a connection alive, its text is
+        /// for no one (and raw stream readers would show it).
+        public var withoutCommentText: Event {
+            guard fields.contains(where: { $0.name.isEmpty && !$0.value.isEmpty }) else { return self }
+            return Event(fields: fields.map { $0.name.isEmpty ? ("", "") : $0 })
+        }
     }
 
     private var line: [UInt8] = []
+    /// How much of a leading UTF-8 byte order mark has been seen (nil once the stream's first
+    /// bytes are decided). EventSource parsers strip one BOM at the start of a stream; a
+    /// parser that did not would read `\u{FEFF}data` as an unknown field and skip the event
+    /// that clients show.
+    private var byteOrderMark: Int? = 0
+    private static let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
     private var current = Event()
     private var lastWasCR = false
     /// Bytes waiting in `line` are bounded; a line longer than this is an error (a broken or
@@ -61,6 +101,14 @@ public struct SSEParser: Sendable {
     public mutating func feed<C: Collection>(_ bytes: C) throws -> [Event] where C.Element == UInt8 {
         var events: [Event] = []
         for b in bytes {
+            if let seen = byteOrderMark {
+                if b == Self.bom[seen] {
+                    byteOrderMark = seen + 1 == Self.bom.count ? nil : seen + 1
+                    continue
+                }
+                byteOrderMark = nil
+                line.append(contentsOf: Self.bom[0..<seen])      // not a BOM after all: ordinary bytes
+            }
             if lastWasCR {
                 lastWasCR = false
                 if b == 0x0A { continue }               // CRLF: the CR ended the line
@@ -80,6 +128,8 @@ public struct SSEParser: Sendable {
     /// that close without the final blank line still get their last event through).
     public mutating func finish() -> [Event] {
         var events: [Event] = []
+        if let seen = byteOrderMark, seen > 0 { line.append(contentsOf: Self.bom[0..<seen]) }
+        byteOrderMark = nil
         if !line.isEmpty, let e = endLine() { events.append(e) }
         if !current.fields.isEmpty { events.append(current); current = Event() }
         return events

@@ -267,16 +267,22 @@ final class SidecarHarness: Sendable {
         try await post(path, Array(try JSONSerialization.data(withJSONObject: json)))
     }
 
-    func get(_ path: String) async throws -> Reply {
-        try await send(HTTPClientRequest(url: url + path))
+    func get(_ path: String, headers: [(String, String)] = []) async throws -> Reply {
+        var request = HTTPClientRequest(url: url + path)
+        for (k, v) in headers { request.headers.add(name: k, value: v) }
+        return try await send(request)
     }
 
     var adminURL: String { "http://127.0.0.1:\(adminPort)" }
 
-    func admin(_ path: String, method: HTTPMethod = .GET, token: String? = nil) async throws -> Reply {
+    /// An admin call; `intent` adds the header a state-changing call needs without a token.
+    func admin(_ path: String, method: HTTPMethod = .GET, token: String? = nil, intent: Bool = true,
+               headers: [(String, String)] = []) async throws -> Reply {
         var request = HTTPClientRequest(url: adminURL + path)
         request.method = method
         if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
+        if intent { request.headers.add(name: "x-menshen-admin", value: "1") }
+        for (k, v) in headers { request.headers.replaceOrAdd(name: k, value: v) }
         return try await send(request)
     }
 
