@@ -76,6 +76,29 @@ contains "curl: a percent-encoded chat path is screened too" "$out" "STATUS=400"
 # h2c accepts a lowercase method; a server that folds case would run it as POST, so it is screened.
 out=$(curl -s --http2-prior-knowledge -X post -D - -o /dev/null "$url/v1/chat/completions" -H 'content-type: application/json' -d '{"model":"m","messages":[{"role":"user","content":"我的手机 13812345678"}]}')
 contains "curl h2c: a lowercase post is screened too" "$out" "x-menshen-decision: mask"
+# One reading of the target (docs/security.md): a fragment is refused with 400 over HTTP/1.1
+# and h2c (`:path`), on a screened route and a pass-through one; the demo upstream sees nothing.
+phone_body='{"model":"m","messages":[{"role":"user","content":"我的手机 13812345678"}]}'
+for target in '/v1/chat/completions#' '/v1/chat/completions#x' '/v1/models#'; do
+  out=$(curl -s --http1.1 --request-target "$target" -w '\nSTATUS=%{http_code}' "$url/" -H 'content-type: application/json' -d "$phone_body")
+  contains "curl h1: target '$target' is a 400" "$out" "STATUS=400"
+  out=$(curl -s --http2-prior-knowledge --request-target "$target" -w '\nSTATUS=%{http_code}' "$url/" -H 'content-type: application/json' -d "$phone_body")
+  contains "curl h2c: :path '$target' is a 400" "$out" "STATUS=400"
+  lacks "curl h2c: the refusal does not echo the prompt" "$out" "13812345678"
+done
+out=$(curl -s -w '\nSTATUS=%{http_code}' "$url/invocations" -H 'content-type: application/json' -d "$phone_body")
+contains "curl: an unknown generation path is denied by default" "$out" "STATUS=403"
+# The admin listener: a state-changing call needs X-Menshen-Admin without a token, and a
+# request naming another host (DNS rebinding) or coming from a web page is refused.
+admin_port=$(grep -o 'admin.*listening on 127.0.0.1:[0-9]*' "$tmp/serve.log" | grep -o '[0-9]*$' | head -1)
+if [ -n "$admin_port" ]; then
+  contains "admin: reload without X-Menshen-Admin is a 403" "$(curl -s -X POST -w '\nSTATUS=%{http_code}' 127.0.0.1:$admin_port/admin/reload)" "STATUS=403"
+  contains "admin: another Host is a 403" "$(curl -s -H 'Host: evil.example' -w '\nSTATUS=%{http_code}' 127.0.0.1:$admin_port/admin/lexicons)" "STATUS=403"
+  contains "admin: an Origin is a 403" "$(curl -s -X POST -H 'X-Menshen-Admin: 1' -H 'Origin: http://evil.example' -w '\nSTATUS=%{http_code}' 127.0.0.1:$admin_port/admin/reload)" "STATUS=403"
+  contains "admin: reload with X-Menshen-Admin" "$(curl -s -X POST -H 'X-Menshen-Admin: 1' 127.0.0.1:$admin_port/admin/reload)" '"outcome"'
+else
+  bad "admin: listener port found in the log"
+fi
 echo '{"model":"m","messages":[{"role":"user","content":"你好"}]}' > "$tmp/req.json"
 out=$(h2load -n 100 -c 4 -m 8 -H 'content-type: application/json' -d "$tmp/req.json" $url/v1/chat/completions 2>&1)
 contains "h2load h2c: 100 requests succeeded" "$out" "100 succeeded, 0 failed"

@@ -8,8 +8,10 @@ import Foundation
 /// unscreened, and the forwarding client dropped the fragment, so the model server ran a chat
 /// completion. So Menshen accepts only an origin-form target written in the characters RFC 3986
 /// allows unencoded (`%XX` escapes well formed), refuses everything else with 400 — fragments,
-/// spaces, backslashes, non-ASCII, absolute and asterisk forms — and checks that the upstream
-/// client reads the forwarded URL back to the same path and query.
+/// spaces, backslashes, non-ASCII, the asterisk form — and checks that the upstream client
+/// reads the forwarded URL back to the same path and query. (An absolute-form target reaches
+/// Menshen as its path alone: the HTTP layer splits it before anyone reads it, so it too is
+/// read once.)
 struct RequestTarget: Sendable, Equatable {
     /// The target as it came and as it is forwarded (path and query).
     let raw: String
@@ -34,7 +36,7 @@ struct RequestTarget: Sendable, Equatable {
         guard !bytes.isEmpty else { throw Refusal(reason: "the request target is empty") }
         guard bytes.count <= maximumBytes else { throw Refusal(reason: "the request target is longer than \(maximumBytes) bytes") }
         guard bytes.first == UInt8(ascii: "/") else {
-            throw Refusal(reason: "the request target must be a path starting with '/' (origin form); absolute and asterisk forms are refused")
+            throw Refusal(reason: "the request target must be a path starting with '/' (origin form)")
         }
         var queryStart: String.Index?
         var index = bytes.startIndex

@@ -162,11 +162,11 @@ struct StreamScreenerTests {
         // across its deltas must not reach the client, and a phone number in it is masked.
         let r = Self.run([
             Self.chunk([["index": 0, "delta": ["reasoning": "用户的手机是 1381234"]]]),
-            Self.chunk([["index": 0, "delta": ["reasoning": "5678，可以说稳"]]]),
-            Self.chunk([["index": 0, "delta": ["reasoning": "赚不赔吗"]]]),
+            Self.chunk([["index": 0, "delta": ["reasoning": "5678，告诉他这款产品稳"]]]),
+            Self.chunk([["index": 0, "delta": ["reasoning": "赚不赔。"]]]),
             .data("[DONE]"),
         ])
-        #expect(r.text["0.reasoning"] == "用户的手机是 138****5678，可以说")
+        #expect(r.text["0.reasoning"] == "用户的手机是 138****5678，告诉他这款产品")
         #expect(r.finish[0] == "content_filter")
         #expect(r.done)
     }
@@ -186,8 +186,9 @@ struct StreamScreenerTests {
 
     @Test func nonChunkEventsPassThrough() {
         var s = StreamScreener(snapshot: Self.snapshot, route: .chatCompletions)
+        // A comment keeps the connection alive; its text reaches no one (raw readers would show it).
         let comment = SSEParser.Event(fields: [("", " keep-alive")])
-        #expect(s.process(comment).events == [comment])
+        #expect(s.process(comment).events == [SSEParser.Event(fields: [("", "")])])
         let error = SSEParser.Event.data(#"{"error":{"message":"overloaded"}}"#)
         #expect(s.process(error).events == [error])
     }
