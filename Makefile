@@ -33,3 +33,10 @@ bench: deps
 .PHONY: bench-proxy
 bench-proxy:
 	Benchmarks/proxy/run.sh
+
+# libFuzzer targets (docs/fuzzing.md): each runs FUZZ_SECONDS; FUZZ_TARGETS picks some (default all).
+.PHONY: fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
