@@ -123,6 +123,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Screening", "TestSupport"]),
         .testTarget(name: "ProxyTests", dependencies: [
             "Proxy", "Screening", "TestSupport",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

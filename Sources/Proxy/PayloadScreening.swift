@@ -217,7 +217,10 @@ enum PayloadScreening {
                                                 code: "request_field_not_allowed")
             }
             texts.noteStructure(member.key)
-            guard holdsText(member.key) else { continue }
+            guard holdsText(member.key) else {
+                noteProtocolValue(member, document, into: &texts)
+                continue
+            }
             switch (route, member.key) {
             case (.chatCompletions, "messages"):
                 guard let messages = member.value.elements else { throw PayloadError.notJSON("'messages' must be an array") }
@@ -234,7 +237,10 @@ enum PayloadScreening {
                     if let role, !known { texts.noteStructure(JSONUnicodeUnescaper.decode(role)) }
                     for field in message.members ?? [] {
                         texts.noteStructure(field.key)
-                        guard holdsText(field.key) else { continue }
+                        guard holdsText(field.key) else {
+                            if field.key != "role" { noteProtocolValue(field, document, into: &texts) }
+                            continue
+                        }
                         // Content parts are joined into one text before the model reads them.
                         let group = field.key == "content" && field.value.elements != nil ? i : nil
                         collectStrings(field.value, path: "messages[\(i)].\(field.key)", role: known ? role! : "user",
@@ -262,6 +268,14 @@ enum PayloadScreening {
         default: break
         }
         return texts
+    }
+
+    /// A protocol value (`model`, `tool_call_id`, a `type`) is no text the model reads, but it
+    /// reaches the model server — an external one included — and some templates render it: its
+    /// string is screened with the structure (a mask there blocks). Media stay out.
+    private static func noteProtocolValue(_ member: JSONMember, _ document: JSONDocument, into texts: inout PromptTexts) {
+        guard controlKeys.contains(member.key), member.value.isString, let value = document.string(member.value) else { return }
+        texts.noteStructure(value)
     }
 
     /// A request member's name for an error message: only when it is a short identifier, so a
@@ -373,7 +387,10 @@ enum PayloadScreening {
         case .object(let members, _):
             for member in members {
                 texts.noteStructure(member.key)
-                guard everything || holdsText(member.key) else { continue }
+                guard everything || holdsText(member.key) else {
+                    noteProtocolValue(member, document, into: &texts)
+                    continue
+                }
                 collectStrings(member.value, path: "\(path).\(member.key)", role: role, group: group, everything: everything,
                                document: document, into: &texts)
             }

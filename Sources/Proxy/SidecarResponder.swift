@@ -295,7 +295,7 @@ struct SidecarResponder: HTTPResponder {
             let details = ContentFilterDetails.object(for: structure.matches, lexicons: snapshot.lexicons, policy: snapshot.actions, direction: .output)
             let body = PayloadScreening.blockedAnswer(route: route, choices: document.root["choices"]?.elements?.count ?? 1,
                                                       refusal: snapshot.policy.outputRefusal, details: details, requestID: requestID)
-            var headers = responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: true)
+            var headers = screenedHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: true)
             headers[.menshenDecision] = Decision.block.rawValue
             headers[.menshenUpstream] = context.lease.upstream.name
             headers[.contentLength] = nil
@@ -331,7 +331,7 @@ struct SidecarResponder: HTTPResponder {
             (screened.body, aigcHeader) = labeling.label(body: screened.body, route: route, document: parsed)
         }
         record(screened.texts.flatMap(\.result.matches), direction: .output, snapshot: snapshot)
-        var headers = responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: screened.body != data)
+        var headers = screenedHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: screened.body != data)
         headers[.menshenDecision] = max(inputDecision, screened.decision).rawValue
         headers[.menshenUpstream] = context.lease.upstream.name
         if let aigcHeader { headers[.aigcLabel] = aigcHeader }
@@ -339,28 +339,38 @@ struct SidecarResponder: HTTPResponder {
         return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: buffer))
     }
 
-    /// The model server's own error (a status other than 2xx) on a screened route. Its body is
+    /// The model server's own error (a status other than 2xx) on a screened route: its body is
     /// text a client shows — a server may echo the prompt in it, a hostile one may write
-    /// anything — so it is screened whole: passed as it came when clean, replaced by Menshen's
-    /// own 502 when it holds anything to mask or block (a mask cannot be placed in a body
-    /// Menshen does not parse).
+    /// anything — so it is screened whole (``wholeAnswer(_:status:upstreamHeaders:snapshot:audit:requestID:)``).
     private func upstreamErrorAnswer(_ response: HTTPClientResponse, body data: Data, context: AnswerContext) async throws -> Response {
-        let snapshot = context.snapshot
+        try await wholeAnswer(data, status: .init(code: Int(response.status.code)), upstreamHeaders: response.headers,
+                              snapshot: context.snapshot, audit: context.audit, requestID: context.requestID)
+    }
+
+    /// An answer Menshen does not parse (an error, a pass-through answer), screened as one text:
+    /// passed as it came when clean, replaced by Menshen's own 502 when it holds anything to
+    /// mask or block (a mask cannot be placed in a body Menshen does not parse), refused when
+    /// it is not UTF-8 text (it cannot be screened).
+    private func wholeAnswer(_ data: Data, status: HTTPResponse.Status, upstreamHeaders: HTTPHeaders, snapshot: Snapshot,
+                             audit auditContext: AuditRecorder.Context, requestID: String) async throws -> Response {
         guard let text = String(data: data, encoding: .utf8) else {
-            try await refuseUnscreenable("the model server's error is not valid UTF-8", context: context)
+            try await audit.record([audit.unscreenableAnswer("an answer that is not UTF-8 text", snapshot: snapshot, context: auditContext)])
+            throw OpenAIError.unscreenableAnswer("the answer is not UTF-8 text")
         }
-        let result = snapshot.lexicons.screen(text, direction: .output, policy: snapshot.actions)
-        record(result.matches, direction: .output, snapshot: snapshot)
-        try await audit.record(audit.events(text: text, matches: result.matches, direction: .output, snapshot: snapshot, context: context.audit))
-        if result.decision == .block || result.decision == .mask {
-            var error = OpenAIError.badGateway("the model server answered with an error whose text was withheld by the content filter (status \(response.status.code))",
-                                               code: "upstream_error_withheld")
+        let result = data.isEmpty ? nil : snapshot.lexicons.screen(text, direction: .output, policy: snapshot.actions)
+        if let result, !result.matches.isEmpty {
+            record(result.matches, direction: .output, snapshot: snapshot)
+            try await audit.record(audit.events(text: text, matches: result.matches, direction: .output, snapshot: snapshot, context: auditContext))
+        }
+        if let result, result.decision == .block || result.decision == .mask {
+            var error = OpenAIError.badGateway("the model server's answer (status \(status.code)) was withheld by the content filter",
+                                               code: "upstream_answer_withheld")
             error.details["lexicon_version"] = JSONFragment(snapshot.version)
-            return error.response(requestID: context.requestID, extraHeaders: menshenHeaders(snapshot, decision: .block))
+            return error.response(requestID: requestID, extraHeaders: menshenHeaders(snapshot, decision: .block))
         }
-        return Response(status: .init(code: Int(response.status.code)),
-                        headers: responseHeaders(response.headers, requestID: context.requestID, snapshot: snapshot, bodyChanged: false),
-                        body: .init(byteBuffer: ByteBuffer(data: data)))
+        var headers = screenedHeaders(upstreamHeaders, requestID: requestID, snapshot: snapshot, bodyChanged: false)
+        headers[.contentLength] = "\(data.count)"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 
     /// An embeddings answer: vectors, passed on as they come once they are read (bounded) and
@@ -380,7 +390,7 @@ struct SidecarResponder: HTTPResponder {
         guard (try? JSONDocument(bytes: Array(data)))?.root.isObject == true else {
             try await refuseUnscreenable("the embeddings answer is not a JSON object", context: context)
         }
-        var headers = responseHeaders(response.headers, requestID: context.requestID, snapshot: context.snapshot, bodyChanged: false)
+        var headers = screenedHeaders(response.headers, requestID: context.requestID, snapshot: context.snapshot, bodyChanged: false)
         headers[.menshenDecision] = context.inputDecision.rawValue
         headers[.menshenUpstream] = context.lease.upstream.name
         return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: buffer))
@@ -396,7 +406,7 @@ struct SidecarResponder: HTTPResponder {
     /// A streamed answer: each upstream event re-emitted with only its settled text.
     private func streamedAnswer(_ response: HTTPClientResponse, context: AnswerContext) -> Response {
         let route = context.route, snapshot = context.snapshot, requestID = context.requestID, started = context.started
-        var headers = responseHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: true)
+        var headers = screenedHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: true)
         headers[.menshenUpstream] = context.lease.upstream.name
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-cache"
@@ -583,35 +593,38 @@ struct SidecarResponder: HTTPResponder {
             if error is ReclaimableRequestBody.TooLarge || upload?.exceededLimit == true { throw OpenAIError.tooLarge(limit: limit) }
             throw upstreamError(error)
         }
-        var headers = responseHeaders(response.headers, requestID: requestID, snapshot: nil, bodyChanged: false)
-        let length = response.headers.first(name: "content-length")
-        if let length { headers[.contentLength] = length }
-        // A small answer of known length (`/v1/models`, most embeddings) is read whole and sent
-        // with its head in one write: streaming it costs a write system call for the head and
-        // another for the body, on the path every unscreened request takes.
-        if request.method != .head, let declared = length.flatMap(Int.init), declared <= Self.coalescedAnswerLimit {
-            let body: ByteBuffer
-            do {
-                body = try await response.body.collect(upTo: declared)
-            } catch {
-                await upload?.stopUpload()
-                if Self.isTimeout(error) { throw OpenAIError.gatewayTimeout("the model server did not finish its answer in time") }
-                throw OpenAIError.badGateway("the model server's answer ended before its Content-Length", code: "upstream_answer_incomplete")
+        let status = HTTPResponse.Status(code: Int(response.status.code))
+        if request.method == .head {
+            await upload?.stopUpload()
+            var headers = screenedHeaders(response.headers, requestID: requestID, snapshot: nil, bodyChanged: false)
+            if let length = response.headers.first(name: "content-length") { headers[.contentLength] = length }
+            return Response(status: status, headers: headers, body: .init())
+        }
+        // A pass-through answer is text a client shows too (a model list, a server's metadata):
+        // it is read whole (bounded), screened whole, and sent with its head in one write.
+        let answerLimit = configuration.limits.maxResponseBytes
+        let body: ByteBuffer
+        do {
+            if let declared = response.headers.first(name: "content-length").flatMap(Int.init), declared > answerLimit {
+                throw NIOTooManyBytesError(maxBytes: answerLimit)
             }
-            await upload?.stopUpload()      // as below: the upload must be over before the next request's body is read
-            return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: body))
+            body = try await response.body.collect(upTo: answerLimit)
+        } catch {
+            // The model server may have answered before reading all of the request: the upload
+            // ends before the next request's body is read.
+            await upload?.stopUpload()
+            if error is NIOTooManyBytesError {
+                throw OpenAIError.badGateway("the model server's answer exceeds limits.max_response_bytes (\(answerLimit) bytes)", code: "upstream_answer_too_large")
+            }
+            if Self.isTimeout(error) { throw OpenAIError.gatewayTimeout("the model server did not finish its answer in time") }
+            throw OpenAIError.badGateway("the model server's answer ended before its end", code: "upstream_answer_incomplete")
         }
-        guard let upload else {
-            return Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(asyncSequence: response.body))
-        }
-        let answer = response.body
-        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody { writer in
-            for try await piece in answer { try await writer.write(piece) }
-            // The model server may have answered before reading all of the request: end the
-            // upload, so Hummingbird never reads the body while the upload still does.
-            await upload.stopUpload()
-            try await writer.finish(nil)
-        })
+        await upload?.stopUpload()
+        let snapshot = store.snapshot
+        let context = AuditRecorder.Context(requestID: requestID, route: "passthrough", model: nil, upstream: primary.name,
+                                            client: audit.client(request.headers), started: ContinuousClock.now)
+        return try await wholeAnswer(Data(body.readableBytesView), status: status, upstreamHeaders: response.headers,
+                                     snapshot: snapshot, audit: context, requestID: requestID)
     }
 
     // MARK: Helpers
@@ -705,19 +718,33 @@ struct SidecarResponder: HTTPResponder {
     /// Headers that carry a client's credentials (OpenAI, Azure OpenAI, Anthropic-style, cookies).
     static let credentialHeaders: Set<String> = ["authorization", "api-key", "x-api-key", "cookie"]
 
-    private func responseHeaders(_ upstream: HTTPHeaders, requestID: String, snapshot: Snapshot?, bodyChanged: Bool) -> HTTPFields {
+    /// The model server's response headers as the client gets them: hop-by-hop ones dropped,
+    /// Menshen's own set, and every value screened — a header is bytes that reach the user too,
+    /// and a hostile server can write anything there. A header with anything to mask or block
+    /// is dropped (it cannot be rewritten meaningfully). Clean headers cost one scan of their
+    /// values joined.
+    private func screenedHeaders(_ upstream: HTTPHeaders, requestID: String, snapshot: Snapshot?, bodyChanged: Bool) -> HTTPFields {
+        let snapshot = snapshot ?? store.snapshot
         let named = Set(upstream["connection"].flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } })
-        var fields = HTTPFields()
+        var kept: [(name: String, value: String)] = []
         for (name, value) in upstream {
             let lower = name.lowercased()
-            if Self.hopByHop.contains(lower) || named.contains(lower) || lower == "x-request-id" { continue }
+            if Self.hopByHop.contains(lower) || named.contains(lower) || lower == "x-request-id" || lower.hasPrefix("x-menshen-") { continue }
             if bodyChanged && (lower == "content-encoding" || lower == "etag") { continue }
-            if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) }
+            kept.append((name, value))
         }
+        let joined = kept.map { $0.name + ": " + $0.value }.joined(separator: "\n")
+        if !joined.isEmpty, Self.withholds(snapshot.lexicons.screen(joined, direction: .output, policy: snapshot.actions).decision) {
+            kept.removeAll { Self.withholds(snapshot.lexicons.screen($0.name + ": " + $0.value, direction: .output, policy: snapshot.actions).decision) }
+        }
+        var fields = HTTPFields()
+        for (name, value) in kept { if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) } }
         fields[.menshenRequestID] = requestID
-        fields[.menshenLexiconVersion] = (snapshot ?? store.snapshot).version
+        fields[.menshenLexiconVersion] = snapshot.version
         return fields
     }
+
+    private static func withholds(_ decision: Decision) -> Bool { decision == .block || decision == .mask }
 
     /// Counts every match that fired, by direction, action (under the policy), category and rule.
     private func record(_ matches: [Match], direction: Direction, snapshot: Snapshot) {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HTTPTypes
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -14,8 +15,8 @@ import TestSupport
 
 /// What the fake upstream does for one request.
 enum UpstreamScript: Sendable {
-    /// A JSON body with a status.
-    case json(String, status: Int = 200)
+    /// A JSON body with a status (and extra response headers).
+    case json(String, status: Int = 200, headers: [(String, String)] = [])
     /// SSE bytes written in these pieces (split anywhere), each after a pause of `gapMs`.
     case stream([[UInt8]], gapMs: Int = 0)
     /// Streams `pieces`, then closes the connection without finishing the response.
@@ -80,8 +81,10 @@ final class FakeUpstream: Sendable {
             switch script {
             case .early(let text):
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
-            case .json(let text, let status):
-                return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+            case .json(let text, let status, let extra):
+                var headers: HTTPFields = [.contentType: "application/json"]
+                for (name, value) in extra { if let n = HTTPField.Name(name) { headers.append(HTTPField(name: n, value: value)) } }
+                return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
             case .slow(let ms):
                 try await Task.sleep(for: .milliseconds(ms))
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))

@@ -94,6 +94,8 @@ import TestSupport
         Case(id: "P11", summary: "Ollama /api/embed input is screened", send: .post("/api/embed", #"{"model":"e","input":["电话\#(phone)"]}"#),
              answer: .json(#"{"embeddings":[[0.1]]}"#), status: [200], upstreamGets: "138****5678"),
         Case(id: "P12", summary: "model list passes", send: .get("/v1/models"), answer: .json(#"{"object":"list","data":[]}"#), status: [200]),
+        Case(id: "P22", summary: "a pass-through answer carrying the promise", send: .get("/v1/models"), answer: .json(#"{"object":"list","data":[{"id":"\#(promise)"}]}"#), status: [502]),
+        Case(id: "P23", summary: "a pass-through answer carrying a phone number", send: .get("/api/tags"), answer: .json(#"{"models":[{"name":"\#(phone)"}]}"#), status: [502]),
         Case(id: "P13", summary: "vLLM tokenize", send: .post("/tokenize", #"{"prompt":"\#(phone)"}"#), status: [403], upstreamGetsNothing: true),
         Case(id: "P14", summary: "vLLM detokenize", send: .post("/detokenize", #"{"tokens":[1,2]}"#), status: [403], upstreamGetsNothing: true),
         Case(id: "P15", summary: "Responses API (refused, not screened yet)", send: .post("/v1/responses", #"{"input":"\#(phone)"}"#), status: [403], upstreamGetsNothing: true),
@@ -124,6 +126,8 @@ import TestSupport
         Case(id: "S16", summary: "escaped phone in a tool result", send: .post("/v1/chat/completions", #"{"model":"m","messages":[{"role":"tool","tool_call_id":"t","content":"{\"p\":\"\\u0031\\u0033\\u0038\\u0031\\u0032\\u0033\\u0034\\u0035\\u0036\\u0037\\u0038\"}"}]}"#), status: [200, 400], upstreamGets: nil),
         Case(id: "S17", summary: "phone in stop sequences", send: .post("/v1/chat/completions", chat("hi", extra: #","stop":["\#(phone)"]"#)), status: [200], upstreamGets: "138****5678"),
         Case(id: "S18", summary: "phone in user field", send: .post("/v1/chat/completions", chat("hi", extra: #","user":"\#(phone)""#)), status: [200], upstreamGets: "138****5678"),
+        Case(id: "S19", summary: "phone in the model name", send: .post("/v1/chat/completions", #"{"model":"m-\#(phone)","messages":[{"role":"user","content":"hi"}]}"#), status: [400], upstreamGetsNothing: true),
+        Case(id: "S20", summary: "phone in a tool_call_id", send: .post("/v1/chat/completions", #"{"model":"m","messages":[{"role":"tool","tool_call_id":"\#(phone)","content":"ok"}]}"#), status: [400], upstreamGetsNothing: true),
     ]
 
     // MARK: Answers
@@ -185,6 +189,8 @@ import TestSupport
              answer: answer(#"{"role":"assistant","content":"好"}"#, extra: #","system_fingerprint":"\#(promise)""#), status: [200]),
         Case(id: "A19", summary: "promise in a key", send: .post("/v1/chat/completions", clean),
              answer: answer(#"{"role":"assistant","content":"好"}"#, extra: #","usage":{"\#(promise)":1}"#), status: [200]),
+        Case(id: "A21", summary: "a response header carrying the promise", send: .post("/v1/chat/completions", clean),
+             answer: .json(chatAnswer("好"), headers: [("x-note", promise)]), status: [200]),
         Case(id: "A20", summary: "compressed error body", send: .post("/v1/chat/completions", clean),
              answer: .encoded("\u{1F}\u{8B}binary", encoding: "gzip"), status: [502]),
     ]

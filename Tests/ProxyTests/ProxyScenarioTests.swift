@@ -442,10 +442,14 @@ import Testing
     @Test func otherPathsPassThroughUnchanged() async throws {
         let h = try await SidecarHarness.start { c in c.screening.passthroughPaths += ["/unknown"] }
         defer { Task { await h.stop() } }
-        let models = #"{"object":"list","data":[{"id":"稳赚不赔-model","object":"model"}]}"#
+        let models = #"{"object":"list","data":[{"id":"qwen-model","object":"model"}]}"#
         h.upstream.script(.json(models))
         let reply = try await h.get("/v1/models?x=1")
-        #expect(reply.text == models, "not screened, byte for byte")
+        #expect(reply.text == models, "clean: byte for byte")
+        // A pass-through answer is screened whole: a promise in a model's name is withheld.
+        h.upstream.script(.json(#"{"object":"list","data":[{"id":"稳赚不赔-model","object":"model"}]}"#))
+        let withheld = try await h.get("/v1/models")
+        #expect(withheld.status == 502 && !withheld.text.contains("稳赚不赔"))
         #expect(h.upstream.received.last?.path == "/v1/models")
         h.upstream.script(.json(#"{"error":"nope"}"#, status: 404))
         let missing = try await h.post("/unknown/path", Array("raw body".utf8), headers: [("content-type", "text/plain"), ("connection", "x-custom"), ("x-custom", "hop")])
