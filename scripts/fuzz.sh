@@ -39,7 +39,11 @@ scratch=.build-fuzz
 # Release by default: an -Onone build runs the same properties 5-50x slower (Swift's bounds and
 # overflow checks stay on at -O; only -Ounchecked drops them).
 config=${FUZZ_CONFIG:-release}
-build=(env MENSHEN_FUZZ=1 "$SWIFT" build -c "$config" --scratch-path "$scratch" --sanitize=fuzzer --sanitize=address)
+# SwiftPM passes `-sanitize=fuzzer -sanitize=address` to swiftc as two flags, and the last one
+# wins: Swift code gets ASan but no coverage (libFuzzer then sees only C code, or nothing, and
+# warns "Is the code instrumented for coverage?"). The combined flag after them restores both.
+build=(env MENSHEN_FUZZ=1 "$SWIFT" build -c "$config" --scratch-path "$scratch" --sanitize=fuzzer --sanitize=address
+       -Xswiftc -sanitize=fuzzer,address)
 
 for t in "${targets[@]}"; do
   echo "== building $t (a cold sanitizer build takes minutes)"
@@ -51,7 +55,17 @@ for t in "${targets[@]}"; do
     exit 1
   fi
 done
-bin=$("${build[@]}" --show-bin-path)
+bin=$("${build[@]}" --show-bin-path 2>/dev/null | tail -1)
+# Refuse to fuzz blind: the target's own Swift code must carry coverage counters.
+for t in "${targets[@]}"; do
+  module=$(sed -n "s/^ *(\"$t\", \"\([A-Za-z]*\)\".*/\1/p" Package.swift)
+  object="$bin/$module.build/main.swift.o"
+  sections=$(readelf -S "$object" 2>/dev/null || true)
+  if [ -z "$module" ] || [[ "$sections" != *sancov_cntrs* ]]; then
+    echo "fuzz: $object has no coverage counters (not built with -sanitize=fuzzer?)" >&2
+    exit 1
+  fi
+done
 
 # The Swift backtracer's crash handler trips ASan after a real crash; libFuzzer reports it anyway.
 export SWIFT_BACKTRACE=enable=no

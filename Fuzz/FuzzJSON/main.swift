@@ -196,7 +196,18 @@ func hasNumber(_ node: JSONNode) -> Bool {
     }
 }
 
+func containsRawBOM(_ bytes: [UInt8]) -> Bool {
+    guard bytes.count >= 3 else { return false }
+    for i in 0..<(bytes.count - 2) where bytes[i] == 0xEF && bytes[i + 1] == 0xBB && bytes[i + 2] == 0xBF { return true }
+    return false
+}
+
 func checkAgainstFoundation(_ document: JSONDocument) {
+    // Foundation's JSONSerialization (swift-corelibs-foundation, Swift 6.3.1) drops a raw
+    // U+FEFF at the start of a string: `{"\u{FEFF}delta":1}` reads as key "delta" (JSONDecoder
+    // and Wire keep it; the escape `\ufeff` is kept by all). Two keys that differ by it are then
+    // one key to Foundation. A Foundation quirk, reported in docs/fuzzing.md; not compared.
+    if containsRawBOM(document.bytes) { return }
     let foundation: Any
     do {
         foundation = try JSONSerialization.jsonObject(with: Data(document.bytes), options: [.fragmentsAllowed])
