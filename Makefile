@@ -12,6 +12,7 @@ test: test-deps
 	$(SWIFT) test --skip-build --no-parallel
 	scripts/e2e.sh
 	scripts/check-deploy.sh
+	scripts/eval-gate.sh .build/debug/menshen
 
 deps:
 	scripts/install-deps.sh build

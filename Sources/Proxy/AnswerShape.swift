@@ -11,7 +11,10 @@ enum AnswerShape {
     }
 
     /// Parses an answer (or a streamed chunk's data) and checks its shape.
-    static func read(_ bytes: [UInt8], route: ScreenedRoute, streamed: Bool) -> Result<JSONDocument, Unscreenable> {
+    /// `allowLogprobs`: `screening.allow_logprobs`. Without it no request may ask for log
+    /// probabilities, so an answer that carries them anyway (a hostile server spelling the
+    /// answer as tokens) is refused.
+    static func read(_ bytes: [UInt8], route: ScreenedRoute, streamed: Bool, allowLogprobs: Bool = false) -> Result<JSONDocument, Unscreenable> {
         let what = streamed ? "a chunk" : "the answer"
         let document: JSONDocument
         do { document = try JSONDocument(bytes: bytes) } catch {
@@ -19,6 +22,16 @@ enum AnswerShape {
             return .failure(Unscreenable(problem: error == .invalidUTF8 ? "\(what) is not valid UTF-8" : "\(what) is not valid JSON or repeats a key"))
         }
         if let problem = problem(document, route: route, streamed: streamed) { return .failure(Unscreenable(problem: problem)) }
+        if !allowLogprobs {
+            for (i, choice) in (document.root["choices"]?.elements ?? []).enumerated() {
+                if let logprobs = choice["logprobs"], carriesContent(logprobs) {
+                    return .failure(Unscreenable(problem: "choices[\(i)].logprobs were not asked for (screening.allow_logprobs is off)"))
+                }
+            }
+            if let prompt = document.root["prompt_logprobs"], carriesContent(prompt) {
+                return .failure(Unscreenable(problem: "prompt_logprobs were not asked for (screening.allow_logprobs is off)"))
+            }
+        }
         return .success(document)
     }
 

@@ -69,6 +69,27 @@ enum AnswerStructure {
         }
     }
 
+    /// Every key, string (decoded) and number of a document, joined by newlines, leaving out the
+    /// values of members named in `skipping`: a body as a client reads it.
+    static func allText(of document: JSONDocument, skipping: Set<String> = []) -> String {
+        var parts: [String] = []
+        func walk(_ node: JSONNode) {
+            switch node {
+            case .string: if let s = document.string(node), !s.isEmpty { parts.append(s) }
+            case .array(let elements, _): elements.forEach(walk)
+            case .object(let members, _):
+                for member in members {
+                    parts.append(member.key)
+                    if !skipping.contains(member.key) { walk(member.value) }
+                }
+            case .number(let range): parts.append(String(decoding: document.bytes[range], as: UTF8.self))
+            case .bool, .null: break
+            }
+        }
+        walk(document.root)
+        return parts.joined(separator: "\n")
+    }
+
     /// Every key and string under `node`.
     private static func collect(_ node: JSONNode, _ document: JSONDocument, into parts: inout [String]) {
         switch node {

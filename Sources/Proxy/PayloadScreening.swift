@@ -395,7 +395,9 @@ enum PayloadScreening {
                                document: document, into: &texts)
             }
         case .number(let range):
-            if everything { texts.noteStructure(String(decoding: document.bytes[range], as: UTF8.self)) }
+            // Templates render numbers too (tool-call arguments given as objects, schemas);
+            // only top-level sampling options are left out (see the caller).
+            texts.noteStructure(String(decoding: document.bytes[range], as: UTF8.self))
         case .bool, .null:
             break
         }

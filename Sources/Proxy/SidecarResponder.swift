@@ -113,7 +113,7 @@ struct SidecarResponder: HTTPResponder {
         // The texts that reach the model; a request that would carry text past screening is
         // refused here, before any of it goes to a classifier.
         let document: JSONDocument
-        let prompt: PayloadScreening.PromptTexts
+        var prompt: PayloadScreening.PromptTexts
         do {
             document = try PayloadScreening.parseDocument(body)
             prompt = try PayloadScreening.promptSites(document, route: route, roles: snapshot.policy.inputRoles,
@@ -132,6 +132,11 @@ struct SidecarResponder: HTTPResponder {
         if PayloadScreening.asksForTokenIDs(document) {
             throw OpenAIError.badRequest("token ids in the answer would carry its text past screening; they are refused by Menshen",
                                          code: "token_ids_not_screenable")
+        }
+        // The query reaches the model server too (an external one included): screened with the
+        // structure, decoded as a server decodes it.
+        if let query = target.query, !query.isEmpty {
+            prompt.noteStructure((query.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(query)))
         }
         let sites = prompt.sites
         // Classifier hooks run concurrently with the lexicon scan; the request is forwarded only
@@ -278,7 +283,7 @@ struct SidecarResponder: HTTPResponder {
             return try await upstreamErrorAnswer(response, body: data, context: context)
         }
         let document: JSONDocument
-        switch AnswerShape.read(Array(data), route: route, streamed: false) {
+        switch AnswerShape.read(Array(data), route: route, streamed: false, allowLogprobs: snapshot.policy.allowLogprobs) {
         case .success(let d): document = d
         case .failure(let unscreenable): try await refuseUnscreenable(unscreenable.problem, context: context)
         }
@@ -357,10 +362,15 @@ struct SidecarResponder: HTTPResponder {
             try await audit.record([audit.unscreenableAnswer("an answer that is not UTF-8 text", snapshot: snapshot, context: auditContext)])
             throw OpenAIError.unscreenableAnswer("the answer is not UTF-8 text")
         }
-        let result = data.isEmpty ? nil : snapshot.lexicons.screen(text, direction: .output, policy: snapshot.actions)
+        // A JSON body is also read as a client reads it: its strings and keys decoded
+        // (`\u7a33\u8d5a` is 稳赚 to every JSON parser); the embedding vectors of an
+        // embeddings answer are numbers or base64, not text.
+        let decoded = (try? JSONDocument(bytes: Array(data))).map { AnswerStructure.allText(of: $0, skipping: ["embedding", "embeddings"]) }
+        let screened = decoded ?? text
+        let result = data.isEmpty ? nil : snapshot.lexicons.screen(screened, direction: .output, policy: snapshot.actions)
         if let result, !result.matches.isEmpty {
             record(result.matches, direction: .output, snapshot: snapshot)
-            try await audit.record(audit.events(text: text, matches: result.matches, direction: .output, snapshot: snapshot, context: auditContext))
+            try await audit.record(audit.events(text: screened, matches: result.matches, direction: .output, snapshot: snapshot, context: auditContext))
         }
         if let result, result.decision == .block || result.decision == .mask {
             var error = OpenAIError.badGateway("the model server's answer (status \(status.code)) was withheld by the content filter",
@@ -390,10 +400,14 @@ struct SidecarResponder: HTTPResponder {
         guard (try? JSONDocument(bytes: Array(data)))?.root.isObject == true else {
             try await refuseUnscreenable("the embeddings answer is not a JSON object", context: context)
         }
-        var headers = screenedHeaders(response.headers, requestID: context.requestID, snapshot: context.snapshot, bodyChanged: false)
-        headers[.menshenDecision] = context.inputDecision.rawValue
-        headers[.menshenUpstream] = context.lease.upstream.name
-        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: buffer))
+        // Its strings (model, ids, anything a hostile server adds) are screened whole.
+        var answer = try await wholeAnswer(data, status: .init(code: Int(response.status.code)), upstreamHeaders: response.headers,
+                                           snapshot: context.snapshot, audit: context.audit, requestID: context.requestID)
+        if answer.status.code / 100 == 2 {
+            answer.headers[.menshenDecision] = context.inputDecision.rawValue
+            answer.headers[.menshenUpstream] = context.lease.upstream.name
+        }
+        return answer
     }
 
     /// Refuses an answer that cannot be screened: a durable audit event, a log warning, then 502.
@@ -642,8 +656,6 @@ struct SidecarResponder: HTTPResponder {
         return e == .deadlineExceeded || e == .readTimeout
     }
 
-    /// Pass-through answers up to this many bytes (by their Content-Length) are sent in one write.
-    static let coalescedAnswerLimit = 64 * 1024
 
     private func collectBody(_ request: Request) async throws -> Data {
         let limit = configuration.limits.maxRequestBytes
@@ -703,13 +715,18 @@ struct SidecarResponder: HTTPResponder {
     private func forwardHeaders(_ fields: HTTPFields, requestID: String, to upstream: UpstreamConfiguration) -> HTTPHeaders {
         let named = Set(fields[values: .connection].flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } })
         let replaceCredentials = upstream.apiKey != nil || upstream.trust == .external
-        var headers = HTTPHeaders()
+        var kept: [(name: String, value: String)] = []
         for field in fields {
             let name = field.name.canonicalName
             if Self.hopByHop.contains(name) || named.contains(name) || name == "x-request-id" { continue }
             if replaceCredentials && Self.credentialHeaders.contains(name) { continue }
-            headers.add(name: field.name.rawName, value: field.value)
+            kept.append((field.name.rawName, field.value))
         }
+        // Nothing unscreened leaves the data centre, headers included: a header with personal
+        // data (or anything else to mask or block) is not sent to an external upstream.
+        if upstream.trust == .external { kept = withoutFindings(kept, direction: .input, snapshot: store.snapshot) }
+        var headers = HTTPHeaders()
+        for (name, value) in kept { headers.add(name: name, value: value) }
         if let key = upstream.apiKey { headers.add(name: "authorization", value: "Bearer \(key)") }
         headers.add(name: "x-request-id", value: requestID)
         return headers
@@ -733,10 +750,7 @@ struct SidecarResponder: HTTPResponder {
             if bodyChanged && (lower == "content-encoding" || lower == "etag") { continue }
             kept.append((name, value))
         }
-        let joined = kept.map { $0.name + ": " + $0.value }.joined(separator: "\n")
-        if !joined.isEmpty, Self.withholds(snapshot.lexicons.screen(joined, direction: .output, policy: snapshot.actions).decision) {
-            kept.removeAll { Self.withholds(snapshot.lexicons.screen($0.name + ": " + $0.value, direction: .output, policy: snapshot.actions).decision) }
-        }
+        kept = withoutFindings(kept, direction: .output, snapshot: snapshot)
         var fields = HTTPFields()
         for (name, value) in kept { if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) } }
         fields[.menshenRequestID] = requestID
@@ -744,7 +758,17 @@ struct SidecarResponder: HTTPResponder {
         return fields
     }
 
-    private static func withholds(_ decision: Decision) -> Bool { decision == .block || decision == .mask }
+    /// Headers less those with anything to mask or block. Clean headers (nearly always) cost one
+    /// scan of all of them joined; only then is each screened on its own.
+    private func withoutFindings(_ headers: [(name: String, value: String)], direction: Direction, snapshot: Snapshot) -> [(name: String, value: String)] {
+        func withholds(_ text: String) -> Bool {
+            let decision = snapshot.lexicons.screen(text, direction: direction, policy: snapshot.actions).decision
+            return decision == .block || decision == .mask
+        }
+        let joined = headers.map { $0.name + ": " + $0.value }.joined(separator: "\n")
+        guard !joined.isEmpty, withholds(joined) else { return headers }
+        return headers.filter { !withholds($0.name + ": " + $0.value) }
+    }
 
     /// Counts every match that fired, by direction, action (under the policy), category and rule.
     private func record(_ matches: [Match], direction: Direction, snapshot: Snapshot) {

@@ -115,7 +115,7 @@ struct StreamScreener {
             return out
         }
         let document: JSONDocument
-        switch AnswerShape.read(Array(data.utf8), route: route, streamed: true) {
+        switch AnswerShape.read(Array(data.utf8), route: route, streamed: true, allowLogprobs: snapshot.policy.allowLogprobs) {
         case .success(let d): document = d
         case .failure(let unscreenable): return refuse(unscreenable.problem)
         }

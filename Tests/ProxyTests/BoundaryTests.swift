@@ -37,6 +37,14 @@ import TestSupport
         h.upstream.script(.json(#"{"object":"list","data":[]}"#))
         #expect(try await h.post("/v1/embeddings", Array(#"{"model":"e","input":"电话\#(Self.phone)"}"#.utf8)).status == 200)
         for r in h.upstream.received { #expect(!String(decoding: r.body, as: UTF8.self).contains(Self.phone)) }
+        // E06: a request header carrying personal data does not leave with a screened request.
+        h.upstream.script(.json(chatAnswer("好")))
+        let headed = try await h.post("/v1/chat/completions", Array(HostileCatalogueTests.clean.utf8),
+                                      headers: [("content-type", "application/json"), ("x-note", "客户电话\(Self.phone)"), ("x-trace", "abc")])
+        #expect(headed.status == 200)
+        let sent = try #require(h.upstream.received.last)
+        #expect(!sent.headers.contains { $0.1.contains(Self.phone) }, "the header with the phone number stayed home")
+        #expect(sent.headers.contains { $0.0 == "x-trace" && $0.1 == "abc" }, "clean headers still go")
     }
 
     // MARK: L: the audit log

@@ -126,6 +126,9 @@ import TestSupport
         Case(id: "S16", summary: "escaped phone in a tool result", send: .post("/v1/chat/completions", #"{"model":"m","messages":[{"role":"tool","tool_call_id":"t","content":"{\"p\":\"\\u0031\\u0033\\u0038\\u0031\\u0032\\u0033\\u0034\\u0035\\u0036\\u0037\\u0038\"}"}]}"#), status: [200, 400], upstreamGets: nil),
         Case(id: "S17", summary: "phone in stop sequences", send: .post("/v1/chat/completions", chat("hi", extra: #","stop":["\#(phone)"]"#)), status: [200], upstreamGets: "138****5678"),
         Case(id: "S18", summary: "phone in user field", send: .post("/v1/chat/completions", chat("hi", extra: #","user":"\#(phone)""#)), status: [200], upstreamGets: "138****5678"),
+        Case(id: "S21", summary: "phone in the query string", send: .post("/v1/chat/completions?note=" + phone, chat("hi")), status: [400], upstreamGetsNothing: true),
+        Case(id: "S22", summary: "percent-encoded phone in the query string", send: .post("/v1/chat/completions?note=%31%33%38%31%32%33%34%35%36%37%38", chat("hi")), status: [400], upstreamGetsNothing: true),
+        Case(id: "S23", summary: "phone as a number in tool-call arguments given as an object", send: .post("/v1/chat/completions", #"{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":{"phone":\#(phone)}}}]}]}"#), status: [400], upstreamGetsNothing: true),
         Case(id: "S19", summary: "phone in the model name", send: .post("/v1/chat/completions", #"{"model":"m-\#(phone)","messages":[{"role":"user","content":"hi"}]}"#), status: [400], upstreamGetsNothing: true),
         Case(id: "S20", summary: "phone in a tool_call_id", send: .post("/v1/chat/completions", #"{"model":"m","messages":[{"role":"tool","tool_call_id":"\#(phone)","content":"ok"}]}"#), status: [400], upstreamGetsNothing: true),
     ]
@@ -191,6 +194,12 @@ import TestSupport
              answer: answer(#"{"role":"assistant","content":"好"}"#, extra: #","usage":{"\#(promise)":1}"#), status: [200]),
         Case(id: "A21", summary: "a response header carrying the promise", send: .post("/v1/chat/completions", clean),
              answer: .json(chatAnswer("好"), headers: [("x-note", promise)]), status: [200]),
+        Case(id: "A22", summary: "log probabilities nobody asked for spelling the promise", send: .post("/v1/chat/completions", clean),
+             answer: answer(#"{"role":"assistant","content":"好"}"#, choiceExtra: #","logprobs":{"content":[{"token":"稳赚","logprob":0},{"token":"不赔","logprob":0}]}"#), status: [502]),
+        Case(id: "A23", summary: "an error body with the promise as JSON escapes", send: .post("/v1/chat/completions", clean),
+             answer: .json(#"{"error":{"message":"\u7a33\u8d5a\u4e0d\u8d54"}}"#, status: 500), status: [502]),
+        Case(id: "A24", summary: "an embeddings answer carrying the promise", send: .post("/v1/embeddings", #"{"model":"e","input":"hi"}"#),
+             answer: .json(#"{"object":"list","model":"\u7a33\u8d5a\u4e0d\u8d54","data":[{"object":"embedding","index":0,"embedding":[0.1]}]}"#), status: [502]),
         Case(id: "A20", summary: "compressed error body", send: .post("/v1/chat/completions", clean),
              answer: .encoded("\u{1F}\u{8B}binary", encoding: "gzip"), status: [502]),
     ]
@@ -221,6 +230,8 @@ import TestSupport
              answer: stream([delta(#"{"content":"好"}"#, finish: #""\#(promise)""#)]), status: [200]),
         Case(id: "R11", summary: "text after the choice's finish", send: .post("/v1/chat/completions", cleanStream),
              answer: stream([delta(#"{"content":"好"}"#, finish: #""stop""#), delta(#"{"content":"\#(answerText)"}"#)]), status: [200]),
+        Case(id: "R13", summary: "log probabilities in a chunk nobody asked for", send: .post("/v1/chat/completions", cleanStream),
+             answer: stream([delta(#"{"content":"好"}"#, extra: ""), #"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":""},"logprobs":{"content":[{"token":"稳赚不赔","logprob":0}]},"finish_reason":null}]}"#]), status: [200]),
         Case(id: "R12", summary: "a choice index beyond the limit", send: .post("/v1/chat/completions", cleanStream),
              answer: stream([#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":99,"delta":{"content":"\#(answerText)"},"finish_reason":null}]}"#]), status: [200]),
     ]

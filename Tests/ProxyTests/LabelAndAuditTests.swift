@@ -93,7 +93,8 @@ import Testing
         let events = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         let block = try #require(events.first { $0["action"] as? String == "block" })
         #expect(block["request_id"] as? String == "req-audit-1")
-        #expect(block["rule_ids"] as? [String] == ["injection.prompt-injection"])
+        let rules = block["rule_ids"] as? [String] ?? []
+        #expect(rules.contains("injection.prompt-injection") && rules.allSatisfy { $0.hasPrefix("injection.") }, "\(rules)")
         #expect(block["direction"] as? String == "input")
         #expect((block["client"] as? [String: String])?["x-user-id"] == "analyst-7")
         #expect((block["text_sha256"] as? String)?.count == 64)

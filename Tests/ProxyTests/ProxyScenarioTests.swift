@@ -461,9 +461,9 @@ import Testing
     @Test func passThroughAnswersArriveWholeOrAsAClearError() async throws {
         let h = try await SidecarHarness.start()
         defer { Task { await h.stop() } }
-        // Small answers are read whole and sent with their head; larger ones stream. Both
-        // must arrive byte for byte, with the upstream's length.
-        for size in [SidecarResponder.coalescedAnswerLimit - 40, SidecarResponder.coalescedAnswerLimit + 4_000] {
+        // Answers are read whole (bounded), screened, and sent with their head; small and large
+        // arrive byte for byte, with the upstream's length.
+        for size in [64 * 1024 - 40, 64 * 1024 + 4_000] {
             let answer = #"{"object":"list","data":""# + String(repeating: "模", count: size / 3) + #""}"#
             h.upstream.script(.json(answer))
             let reply = try await h.get("/v1/models")
