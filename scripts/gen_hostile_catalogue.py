@@ -29,10 +29,13 @@ rows = []
 for cid, summary, _, status, rest in case.findall(source):
     expected = "HTTP " + status.replace(" ", "")
     gets = re.search(r'upstreamGets: "([^"]+)"', rest)
+    client = re.search(r'clientGets: "([^"]+)"', rest)
     if "upstreamGetsNothing: true" in rest:
         expected += "; nothing reaches the upstream"
     elif gets:
         expected += "; the upstream gets `" + gets.group(1) + "`"
+    if client:
+        expected += "; the client gets `" + client.group(1) + "` (not refused)"
     rows.append((cid, summary, expected))
 rows.sort(key=lambda r: ("TPSARF".index(r[0][0]), int(r[0][1:])))
 

@@ -336,8 +336,20 @@ enum PayloadScreening {
         guard !structure.isEmpty else { return nil }
         let text = structure.joined(separator: "\n")
         let result = snapshot.lexicons.screen(text, direction: .input, policy: snapshot.policy.actions)
-        guard !result.matches.isEmpty else { return nil }
-        return blocking(result.matches, text: text, location: "request keys and numbers", snapshot: snapshot)
+        // A personal-data pattern glued inside an identifier (`chatcmpl-tool-…2345678901abc`)
+        // is part of the identifier, not a number someone wrote: structure is made of ids.
+        let bytes = Array(text.utf8)
+        func isIdentifierByte(_ i: Int) -> Bool {
+            guard bytes.indices.contains(i) else { return false }
+            let b = bytes[i] | 0x20
+            return (0x30...0x39).contains(bytes[i]) || (0x61...0x7A).contains(b)
+        }
+        let matches = result.matches.filter { m in
+            snapshot.policy.actions.action(for: snapshot.lexicons.rules[m.rule], direction: .input) != .mask
+                || !(isIdentifierByte(m.range.lowerBound - 1) || isIdentifierByte(m.range.upperBound))
+        }
+        guard !matches.isEmpty else { return nil }
+        return blocking(matches, text: text, location: "request keys and numbers", snapshot: snapshot)
     }
 
     /// A finding in text that cannot be rewritten in place: a mask becomes a block.
@@ -395,9 +407,12 @@ enum PayloadScreening {
                                document: document, into: &texts)
             }
         case .number(let range):
-            // Templates render numbers too (tool-call arguments given as objects, schemas);
-            // only top-level sampling options are left out (see the caller).
-            texts.noteStructure(String(decoding: document.bytes[range], as: UTF8.self))
+            // Templates render numbers too (tool-call arguments given as objects, schemas), and
+            // a phone, ID or card number can be written as one. A number of fewer than 11
+            // digits is a quantity (`"maximum": 2147483647` is no phone number), the shortest
+            // identifier Menshen masks as a number being a Chinese mobile.
+            let digits = document.bytes[range].reduce(0) { $0 + (($1 >= 0x30 && $1 <= 0x39) ? 1 : 0) }
+            if digits >= 11 { texts.noteStructure(String(decoding: document.bytes[range], as: UTF8.self)) }
         case .bool, .null:
             break
         }

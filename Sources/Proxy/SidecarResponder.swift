@@ -289,15 +289,15 @@ struct SidecarResponder: HTTPResponder {
         }
         let scanStart = ContinuousClock.now
         // Every string outside the text slots (ids, model, citations, errors) is screened whole.
-        let structureText = AnswerStructure.text(of: document, route: route)
-        let structure = AnswerStructure.screen(structureText, snapshot: snapshot)
-        if !structure.matches.isEmpty {
-            record(structure.matches, direction: .output, snapshot: snapshot)
-            try await audit.record(audit.events(text: structureText, matches: structure.matches, direction: .output,
+        let structure = AnswerStructure.screen(AnswerStructure.texts(of: document, route: route), snapshot: snapshot)
+        for finding in structure.findings {
+            record(finding.matches, direction: .output, snapshot: snapshot)
+            try await audit.record(audit.events(text: finding.text, matches: finding.matches, direction: .output,
                                                 snapshot: snapshot, context: context.audit))
         }
         if structure.decision == .block {
-            let details = ContentFilterDetails.object(for: structure.matches, lexicons: snapshot.lexicons, policy: snapshot.actions, direction: .output)
+            let details = ContentFilterDetails.object(for: structure.findings.flatMap(\.matches), lexicons: snapshot.lexicons,
+                                                      policy: snapshot.actions, direction: .output)
             let body = PayloadScreening.blockedAnswer(route: route, choices: document.root["choices"]?.elements?.count ?? 1,
                                                       refusal: snapshot.policy.outputRefusal, details: details, requestID: requestID)
             var headers = screenedHeaders(response.headers, requestID: requestID, snapshot: snapshot, bodyChanged: true)
@@ -362,17 +362,23 @@ struct SidecarResponder: HTTPResponder {
             try await audit.record([audit.unscreenableAnswer("an answer that is not UTF-8 text", snapshot: snapshot, context: auditContext)])
             throw OpenAIError.unscreenableAnswer("the answer is not UTF-8 text")
         }
-        // A JSON body is also read as a client reads it: its strings and keys decoded
-        // (`\u7a33\u8d5a` is 稳赚 to every JSON parser); the embedding vectors of an
-        // embeddings answer are numbers or base64, not text.
-        let decoded = (try? JSONDocument(bytes: Array(data))).map { AnswerStructure.allText(of: $0, skipping: ["embedding", "embeddings"]) }
-        let screened = decoded ?? text
-        let result = data.isEmpty ? nil : snapshot.lexicons.screen(screened, direction: .output, policy: snapshot.actions)
-        if let result, !result.matches.isEmpty {
-            record(result.matches, direction: .output, snapshot: snapshot)
-            try await audit.record(audit.events(text: screened, matches: result.matches, direction: .output, snapshot: snapshot, context: auditContext))
+        // A JSON body is read as a client reads it: its strings and keys decoded (`\u7a33\u8d5a`
+        // is 稳赚 to every JSON parser), protocol values (ids, model) for block terms only, the
+        // vectors of an embeddings answer left out; any other text is screened as it is.
+        let decision: Decision
+        let findings: [(text: String, matches: [Match])]
+        if let document = try? JSONDocument(bytes: Array(data)) {
+            (decision, findings) = AnswerStructure.screen(AnswerStructure.allTexts(of: document, skipping: ["embedding", "embeddings"]), snapshot: snapshot)
+        } else {
+            let result = snapshot.lexicons.screen(text, direction: .output, policy: snapshot.actions)
+            decision = result.decision
+            findings = result.matches.isEmpty ? [] : [(text, result.matches)]
         }
-        if let result, result.decision == .block || result.decision == .mask {
+        for finding in findings {
+            record(finding.matches, direction: .output, snapshot: snapshot)
+            try await audit.record(audit.events(text: finding.text, matches: finding.matches, direction: .output, snapshot: snapshot, context: auditContext))
+        }
+        if decision == .block || decision == .mask {
             var error = OpenAIError.badGateway("the model server's answer (status \(status.code)) was withheld by the content filter",
                                                code: "upstream_answer_withheld")
             error.details["lexicon_version"] = JSONFragment(snapshot.version)

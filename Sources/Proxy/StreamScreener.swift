@@ -59,7 +59,7 @@ struct StreamScreener {
     }
 
     /// The structure text of the last chunk screened (see ``AnswerStructure``).
-    private var lastStructure = ""
+    private var lastStructure = AnswerStructure.Texts()
     /// Structure texts with findings, for audit events.
     private var structureFindings: [(text: String, matches: [Match])] = []
     private static let structureLocation = "answer structure"
@@ -127,12 +127,12 @@ struct StreamScreener {
         }
         // Strings outside the text slots (ids, model, an error object, citations) are screened
         // whole, once per distinct value (most chunks repeat the previous chunk's).
-        let structure = AnswerStructure.text(of: document, route: route)
+        let structure = AnswerStructure.texts(of: document, route: route)
         if structure != lastStructure {
             let found = AnswerStructure.screen(structure, snapshot: snapshot)
-            if !found.matches.isEmpty {
-                structureFindings.append((structure, found.matches))
-                matches += found.matches.map { (Self.structureLocation, $0) }
+            for finding in found.findings {
+                structureFindings.append(finding)
+                matches += finding.matches.map { (Self.structureLocation, $0) }
             }
             if found.decision == .block {
                 // The chunk is dropped whole; the final events carry the last clean chunk's fields.

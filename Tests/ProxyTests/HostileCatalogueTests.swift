@@ -38,6 +38,8 @@ import TestSupport
         var upstreamGetsNothing = false
         /// A string the upstream must receive (a masked value), when it receives the request.
         var upstreamGets: String?
+        /// A string the client must receive (a near miss is not refused).
+        var clientGets: String?
         var testDescription: String { "\(id): \(summary)" }
     }
 
@@ -129,6 +131,8 @@ import TestSupport
         Case(id: "S21", summary: "phone in the query string", send: .post("/v1/chat/completions?note=" + phone, chat("hi")), status: [400], upstreamGetsNothing: true),
         Case(id: "S22", summary: "percent-encoded phone in the query string", send: .post("/v1/chat/completions?note=%31%33%38%31%32%33%34%35%36%37%38", chat("hi")), status: [400], upstreamGetsNothing: true),
         Case(id: "S23", summary: "phone as a number in tool-call arguments given as an object", send: .post("/v1/chat/completions", #"{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":{"phone":\#(phone)}}}]}]}"#), status: [400], upstreamGetsNothing: true),
+        Case(id: "S24", summary: "near miss: a 10-digit schema limit is a quantity", send: .post("/v1/chat/completions", chat("hi", extra: #","tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"n":{"type":"integer","maximum":2147483647}}}}}]"#)), status: [200], clientGets: "好的"),
+        Case(id: "S25", summary: "near miss: digits inside a tool-call id", send: .post("/v1/chat/completions", #"{"model":"m","messages":[{"role":"tool","tool_call_id":"chatcmpl-tool-2345678901abcdef","content":"ok"}]}"#), status: [200], clientGets: "好的"),
         Case(id: "S19", summary: "phone in the model name", send: .post("/v1/chat/completions", #"{"model":"m-\#(phone)","messages":[{"role":"user","content":"hi"}]}"#), status: [400], upstreamGetsNothing: true),
         Case(id: "S20", summary: "phone in a tool_call_id", send: .post("/v1/chat/completions", #"{"model":"m","messages":[{"role":"tool","tool_call_id":"\#(phone)","content":"ok"}]}"#), status: [400], upstreamGetsNothing: true),
     ]
@@ -200,6 +204,10 @@ import TestSupport
              answer: .json(#"{"error":{"message":"\u7a33\u8d5a\u4e0d\u8d54"}}"#, status: 500), status: [502]),
         Case(id: "A24", summary: "an embeddings answer carrying the promise", send: .post("/v1/embeddings", #"{"model":"e","input":"hi"}"#),
              answer: .json(#"{"object":"list","model":"\u7a33\u8d5a\u4e0d\u8d54","data":[{"object":"embedding","index":0,"embedding":[0.1]}]}"#), status: [502]),
+        Case(id: "A25", summary: "near miss: an answer id that looks like a phone number", send: .post("/v1/chat/completions", clean),
+             answer: .json(#"{"id":"demo-2345678901","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"好的"},"finish_reason":"stop"}]}"#), status: [200], clientGets: "好的"),
+        Case(id: "A26", summary: "the promise in an answer id", send: .post("/v1/chat/completions", clean),
+             answer: .json(#"{"id":"\#(promise)","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"好的"},"finish_reason":"stop"}]}"#), status: [200]),
         Case(id: "A20", summary: "compressed error body", send: .post("/v1/chat/completions", clean),
              answer: .encoded("\u{1F}\u{8B}binary", encoding: "gzip"), status: [502]),
     ]
@@ -300,6 +308,7 @@ import TestSupport
             if let expected = c.upstreamGets, status == 200 {
                 #expect(received.contains { String(decoding: $0.body, as: UTF8.self).contains(expected) }, "\(c.id) \(c.summary): the upstream did not get \(expected)")
             }
+            if let expected = c.clientGets { #expect(body.contains(expected), "\(c.id) \(c.summary): the client did not get \(expected)") }
             for needle in [Self.promise, Self.phone] {
                 #expect(!Self.reveals(body, needle), "\(c.id) \(c.summary): the client got \(needle)")
             }
