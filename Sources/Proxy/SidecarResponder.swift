@@ -264,18 +264,22 @@ struct SidecarResponder: HTTPResponder {
         throw lastError ?? OpenAIError.unavailable("every upstream is saturated or unhealthy", code: "upstream_unavailable")
     }
 
-    /// A non-streamed answer: buffered (bounded), screened whole, delivered.
-    private func bufferedAnswer(_ response: HTTPClientResponse, context: AnswerContext) async throws -> Response {
-        let route = context.route, snapshot = context.snapshot, inputDecision = context.inputDecision, requestID = context.requestID
+    /// A whole answer body, bounded by `limits.max_response_bytes` (502 beyond it).
+    private func readAnswer(_ response: HTTPClientResponse) async throws -> ByteBuffer {
         let limit = configuration.limits.maxResponseBytes
-        var buffer: ByteBuffer
         do {
-            buffer = try await response.body.collect(upTo: limit)
+            return try await response.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw OpenAIError.badGateway("the model server's answer exceeds limits.max_response_bytes (\(limit) bytes)", code: "upstream_answer_too_large")
         } catch {
             throw upstreamError(error)
         }
+    }
+
+    /// A non-streamed answer: buffered (bounded), screened whole, delivered.
+    private func bufferedAnswer(_ response: HTTPClientResponse, context: AnswerContext) async throws -> Response {
+        let route = context.route, snapshot = context.snapshot, inputDecision = context.inputDecision, requestID = context.requestID
+        var buffer = try await readAnswer(response)
         let data = Data(buffer.readableBytesView)
         // The model server's own errors are screened whole; any success status carries an
         // answer, which is screened (or refused) whatever its exact code.
@@ -392,16 +396,7 @@ struct SidecarResponder: HTTPResponder {
     /// An embeddings answer: vectors, passed on as they come once they are read (bounded) and
     /// found to be JSON. Errors are screened like any model server's error.
     private func embeddingsAnswer(_ response: HTTPClientResponse, context: AnswerContext) async throws -> Response {
-        let limit = configuration.limits.maxResponseBytes
-        let buffer: ByteBuffer
-        do {
-            buffer = try await response.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw OpenAIError.badGateway("the model server's answer exceeds limits.max_response_bytes (\(limit) bytes)", code: "upstream_answer_too_large")
-        } catch {
-            throw upstreamError(error)
-        }
-        let data = Data(buffer.readableBytesView)
+        let data = Data(try await readAnswer(response).readableBytesView)
         guard response.status.code / 100 == 2 else { return try await upstreamErrorAnswer(response, body: data, context: context) }
         guard (try? JSONDocument(bytes: Array(data)))?.root.isObject == true else {
             try await refuseUnscreenable("the embeddings answer is not a JSON object", context: context)
