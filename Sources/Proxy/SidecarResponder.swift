@@ -374,9 +374,13 @@ struct SidecarResponder: HTTPResponder {
         if let document = try? JSONDocument(bytes: Array(data)) {
             (decision, findings) = AnswerStructure.screen(AnswerStructure.allTexts(of: document, skipping: ["embedding", "embeddings"]), snapshot: snapshot)
         } else {
-            let result = snapshot.lexicons.screen(text, direction: .output, policy: snapshot.actions)
+            // Not one JSON document (an SSE error stream, plain text): JSON escapes inside it are
+            // still read as their characters by the client that parses its events.
+            let unescaped = JSONUnicodeUnescaper.decode(text)
+            let screened = unescaped == text ? text : text + "\n" + unescaped
+            let result = snapshot.lexicons.screen(screened, direction: .output, policy: snapshot.actions)
             decision = result.decision
-            findings = result.matches.isEmpty ? [] : [(text, result.matches)]
+            findings = result.matches.isEmpty ? [] : [(screened, result.matches)]
         }
         for finding in findings {
             record(finding.matches, direction: .output, snapshot: snapshot)

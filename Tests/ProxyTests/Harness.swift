@@ -83,7 +83,7 @@ final class FakeUpstream: Sendable {
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
             case .json(let text, let status, let extra):
                 var headers: HTTPFields = [.contentType: "application/json"]
-                for (name, value) in extra { if let n = HTTPField.Name(name) { headers.append(HTTPField(name: n, value: value)) } }
+                for (name, value) in extra { if let n = HTTPField.Name(name) { headers[n] = value } }
                 return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
             case .slow(let ms):
                 try await Task.sleep(for: .milliseconds(ms))
