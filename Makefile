@@ -7,12 +7,16 @@ run: deps
 	$(SWIFT) build --product menshen
 	.build/debug/menshen serve --demo
 
+# Each fuzz target also runs briefly (FUZZ_CI_SECONDS), so a regression in a parser shows.
+FUZZ_CI_SECONDS ?= 30
+
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
 	scripts/e2e.sh
 	scripts/check-deploy.sh
 	scripts/eval-gate.sh .build/debug/menshen
+	scripts/fuzz.sh $(FUZZ_CI_SECONDS)
 
 deps:
 	scripts/install-deps.sh build
