@@ -31,7 +31,7 @@ extension SidecarConfiguration {
         ("screening.input_roles", nil, "Message roles screened on input. Default system, user, assistant, tool, developer, function. A message with any other role, or none, is always screened."),
         ("screening.allow_logprobs", nil, "Allow requests for log probabilities (logprobs, top_logprobs): they carry the answer's tokens, and alternatives the model did not choose, unscreened. Default false (400 logprobs_not_screenable)."),
         ("screening.refused_request_fields", nil, "Top-level request fields refused with 400 because text Menshen cannot screen would reach the model through them. Default chat_template, prompt_embeds. [] allows them."),
-        ("screening.output_fields", nil, "Answer fields screened: content, reasoning_content (also selects reasoning, the name vLLM and Ollama use), tool_arguments (tool calls' and the legacy function_call's arguments), refusal. Default all."),
+        ("screening.output_fields", nil, "Answer fields screened: content, reasoning_content (also selects reasoning, the name vLLM and Ollama use), tool_arguments (tool calls' and the legacy function_call's arguments; also selects tool_name, their function names), refusal. Default all."),
         ("screening.actions", nil, "List of {category | rule, direction?, action} overriding lexicon actions."),
         ("screening.output_refusal", nil, "Text that replaces a blocked answer."),
         ("screening.input_refusal", nil, "Message of the 400 error for a blocked prompt."),
@@ -196,6 +196,9 @@ extension SidecarConfiguration {
                                 // One setting for both names of the chain of thought.
                                 if field == .reasoningContent { fields.insert(.reasoning) }
                                 if field == .reasoning { fields.insert(.reasoningContent) }
+                                // A policy written before names were screened lists only the
+                                // arguments; a tool call's name is screened with them.
+                                if field == .toolArguments { fields.insert(.toolName) }
                             } else {
                                 problem(full, node, "unknown field '\(f)' (known: \(OutputField.allCases.map(\.rawValue).joined(separator: ", ")))")
                             }

@@ -176,6 +176,8 @@ struct StreamScreenerTests {
         #expect(c.screening.outputFields == [.content, .reasoningContent, .reasoning])
         let d = try SidecarConfiguration.parse(yaml: "screening:\n  output_fields: [reasoning]\n")
         #expect(d.screening.outputFields == [.reasoningContent, .reasoning])
+        let t = try SidecarConfiguration.parse(yaml: "screening:\n  output_fields: [content, tool_arguments]\n")
+        #expect(t.screening.outputFields == [.content, .toolArguments, .toolName], "a tool call's name goes with its arguments")
     }
 
     @Test func heldTextIsReleasedAtTheEndEvenWithoutDone() {
