@@ -12,8 +12,9 @@
 //    byte at a time gives the same events and the same thrown error (type and description).
 //    When feeding throws, the events returned before the error by a split feed must be a prefix
 //    of the events the 1-byte feed returned before its error (the whole feed returns none).
-// 3. Bounded lines: `LineTooLong` is thrown only when some line of the input (bytes between
-//    CR/LF) is longer than `maximumLineBytes`; a line longer than `maximumLineBytes` + 3 (room for a
+// 3. Bounded lines and events: `LineTooLong` is thrown only when some line of the input (bytes
+//    between CR/LF) is longer than `maximumLineBytes` (an event's lines together are bounded by
+//    the same limit, with `EventTooLarge`); a line longer than `maximumLineBytes` + 3 (room for a
 //    BOM) always makes feeding throw; no event field is longer than 3 × `maximumLineBytes`
 //    bytes (an invalid byte decodes to the 3-byte U+FFFD).
 // 4. Write-back: every event, serialized and parsed again, is the same event.

@@ -40,6 +40,13 @@ enum AnswerShape {
     /// chunk, carries no answer text); otherwise a whole answer (`choices[].message`, required).
     private static func problem(_ document: JSONDocument, route: ScreenedRoute, streamed: Bool) -> String? {
         guard document.root.isObject else { return "the answer is not a JSON object" }
+        // Foundation's JSONSerialization drops a U+FEFF at the start of a string, so a client
+        // parsing with it reads `\u{FEFF}choices` as `choices`, where Menshen reads a member it
+        // does not know: one document, two readings. Refused.
+        if let problem = byteOrderMarkKey(document.root) { return problem }
+        for choice in document.root["choices"]?.elements ?? [] {
+            if let problem = byteOrderMarkKey(choice) { return problem }
+        }
         guard let choicesNode = document.root["choices"], !(streamed && choicesNode.isNull) else {
             return streamed ? nil : "the answer has no 'choices'"
         }
@@ -111,6 +118,11 @@ enum AnswerShape {
             }
         }
         return nil
+    }
+
+    /// Why an object cannot be read one way only, or nil: a key that starts with U+FEFF.
+    private static func byteOrderMarkKey(_ node: JSONNode) -> String? {
+        (node.members ?? []).contains { $0.key.unicodeScalars.first == "\u{FEFF}" } ? "a member's name starts with U+FEFF (parsers disagree on it)" : nil
     }
 
     /// Members of a choice Menshen reads: text slots, and plain values whose strings are

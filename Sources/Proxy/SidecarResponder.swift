@@ -502,7 +502,7 @@ struct SidecarResponder: HTTPResponder {
                         if output.stop || gateStopped { break reading }
                     }
                 }
-            } catch is SSEParser.LineTooLong {
+            } catch where error is SSEParser.LineTooLong || error is SSEParser.EventTooLarge {
                 upstreamFailure = .streamFailure("upstream event exceeds \(limits.maxEventBytes) bytes")
             } catch let error where !(error is CancellationError) && screener.state == .streaming {
                 // Either the upstream failed mid-stream or the client left; if the client left,

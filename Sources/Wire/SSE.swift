@@ -96,6 +96,11 @@ public struct SSEParser: Sendable {
     public init(maximumLineBytes: Int = 4 << 20) { self.maximumLineBytes = maximumLineBytes }
 
     public struct LineTooLong: Error {}
+    /// An event's fields together went past `maximumLineBytes` (endless `data:` lines with no
+    /// blank line would otherwise grow one event without limit).
+    public struct EventTooLarge: Error {}
+    /// Bytes of the event being read (its lines, each counted with room for its field entry).
+    private var currentBytes = 0
 
     /// Feeds bytes; returns the events completed by them.
     public mutating func feed<C: Collection>(_ bytes: C) throws -> [Event] where C.Element == UInt8 {
@@ -115,7 +120,7 @@ public struct SSEParser: Sendable {
             }
             if b == 0x0A || b == 0x0D {
                 lastWasCR = b == 0x0D
-                if let event = endLine() { events.append(event) }
+                if let event = try endLine() { events.append(event) }
             } else {
                 line.append(b)
                 if line.count > maximumLineBytes { throw LineTooLong() }
@@ -130,19 +135,30 @@ public struct SSEParser: Sendable {
         var events: [Event] = []
         if let seen = byteOrderMark, seen > 0 { line.append(contentsOf: Self.bom[0..<seen]) }
         byteOrderMark = nil
-        if !line.isEmpty, let e = endLine() { events.append(e) }
+        if !line.isEmpty {
+            do {
+                if let e = try endLine() { events.append(e) }
+            } catch {
+                // The unfinished event went past the limit: it is dropped, not cut short.
+                current = Event()
+            }
+        }
         if !current.fields.isEmpty { events.append(current); current = Event() }
+        currentBytes = 0
         return events
     }
 
-    private mutating func endLine() -> Event? {
+    private mutating func endLine() throws -> Event? {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty {
             guard !current.fields.isEmpty else { return nil }
             let event = current
             current = Event()
+            currentBytes = 0
             return event
         }
+        currentBytes += line.count + 8
+        if currentBytes > maximumLineBytes { throw EventTooLarge() }
         let text = String(decoding: line, as: UTF8.self)
         if text.hasPrefix(":") {
             current.fields.append(("", String(text.dropFirst())))

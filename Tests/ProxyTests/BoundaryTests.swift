@@ -127,6 +127,17 @@ import TestSupport
         #expect((reply.json?["error"] as? [String: Any])?["code"] as? String == "upstream_answer_too_large")
     }
 
+    @Test func aStreamedEventIsBoundedNotOnlyItsLines() async throws {
+        // Z04: short `data:` lines with no blank line grow one event; past limits.max_event_bytes
+        // the stream ends with an error event instead of buffering on.
+        let h = try await SidecarHarness.start { $0.limits.maxEventBytes = 4096 }
+        defer { Task { await h.stop() } }
+        h.upstream.script(HostileCatalogueTests.stream([String(repeating: "data: {\"x\":1}\n", count: 2_000)], raw: true))
+        let reply = try await h.post("/v1/chat/completions", Array(HostileCatalogueTests.cleanStream.utf8))
+        #expect(reply.status == 200)
+        #expect(reply.text.contains("upstream_stream_error"), "\(reply.text.prefix(300))")
+    }
+
     @Test func passThroughBodiesAreBounded() async throws {
         let h = try await SidecarHarness.start { c in
             c.limits.maxRequestBytes = 4096

@@ -210,6 +210,8 @@ import TestSupport
              answer: .json(#"{"id":"\#(promise)","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"好的"},"finish_reason":"stop"}]}"#), status: [200]),
         Case(id: "A27", summary: "an SSE error stream with the promise as JSON escapes", send: .post("/v1/chat/completions", cleanStream),
              answer: .json("data: {\"error\":{\"message\":\"\\u7a33\\u8d5a\\u4e0d\\u8d54\"}}\n\n", status: 500, headers: [("content-type", "text/event-stream")]), status: [502]),
+        Case(id: "A28", summary: "a member name starting with U+FEFF (Foundation drops it)", send: .post("/v1/chat/completions", clean),
+             answer: .json("{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"好\"},\"finish_reason\":\"stop\",\"\u{FEFF}message\":{\"content\":\"\(answerText)\"}}]}"), status: [502]),
         Case(id: "A20", summary: "compressed error body", send: .post("/v1/chat/completions", clean),
              answer: .encoded("\u{1F}\u{8B}binary", encoding: "gzip"), status: [502]),
     ]

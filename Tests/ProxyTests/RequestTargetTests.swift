@@ -71,6 +71,15 @@ struct SSEFramingTests {
         #expect(notBOM.first?.fields.first?.name == String(decoding: [0xEF, 0xBB] + Array("x".utf8), as: UTF8.self))
     }
 
+    @Test func anEventIsBoundedNotOnlyItsLines() throws {
+        // Endless short `data:` lines without a blank line would grow one event without limit.
+        var parser = SSEParser(maximumLineBytes: 1024)
+        let lines = Array(String(repeating: "data: x\n", count: 200).utf8)
+        #expect(throws: SSEParser.EventTooLarge.self) { _ = try parser.feed(lines) }
+        var small = SSEParser(maximumLineBytes: 1024)
+        #expect(try small.feed(Array("data: a\ndata: b\n\n".utf8)).map(\.data) == ["a\nb"])
+    }
+
     @Test func fieldsAClientCouldReadDifferentlyAreNamed() throws {
         var parser = SSEParser()
         let events = try parser.feed(Array("Data: x\n\n{\"choices\":[]}\n\nevent: a b\ndata: x\n\nid: 稳\ndata: x\n\nretry: 10\n\nretry: x\n\n: note\ndata: ok\n\n".utf8))
