@@ -20,7 +20,7 @@ extension SidecarConfiguration {
         ("lexicons", "MENSHEN_LEXICONS", "Lexicon directory. Default ./Lexicons."),
         ("limits.max_request_bytes", "MENSHEN_MAX_REQUEST_BYTES", "Largest request body on a screened route; larger gets 413. Default 4194304."),
         ("limits.max_response_bytes", nil, "Largest non-streamed answer Menshen buffers to screen; larger gets 502. Default 33554432."),
-        ("limits.max_event_bytes", nil, "Largest single SSE line from the upstream. Default 4194304."),
+        ("limits.max_event_bytes", nil, "Largest single SSE line, and largest SSE event (its lines together), from the upstream. Default 4194304."),
         ("limits.max_choices", nil, "Most choices per answer: a request with a larger n gets 400; a stream naming a choice beyond it is ended with an error event. Default 16."),
         ("limits.max_upstream_connections", nil, "Most upstream connections at once. Default 512."),
         ("timeouts.connect", nil, "Connecting to the upstream (502 after). Default 5s."),

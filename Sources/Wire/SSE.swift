@@ -159,18 +159,17 @@ public struct SSEParser: Sendable {
         }
         currentBytes += line.count + 8
         if currentBytes > maximumLineBytes { throw EventTooLarge() }
-        let text = String(decoding: line, as: UTF8.self)
-        if text.hasPrefix(":") {
-            current.fields.append(("", String(text.dropFirst())))
+        // Split on the first colon *byte*, as EventSource parsers do. Not on a `Character`: a
+        // prepended mark (U+0600) before the colon joins it into one grapheme, and a
+        // Character-wise search would not see the colon at all (found by fuzz-sse).
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
+            current.fields.append((String(decoding: line, as: UTF8.self), ""))
             return nil
         }
-        if let colon = text.firstIndex(of: ":") {
-            var value = text[text.index(after: colon)...]
-            if value.hasPrefix(" ") { value = value.dropFirst() }
-            current.fields.append((String(text[..<colon]), String(value)))
-        } else {
-            current.fields.append((text, ""))
-        }
+        var valueStart = colon + 1
+        if valueStart < line.count && line[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
+        let name = String(decoding: line[..<colon], as: UTF8.self)
+        current.fields.append((name, String(decoding: line[valueStart...], as: UTF8.self)))
         return nil
     }
 }

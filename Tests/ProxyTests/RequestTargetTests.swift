@@ -71,6 +71,16 @@ struct SSEFramingTests {
         #expect(notBOM.first?.fields.first?.name == String(decoding: [0xEF, 0xBB] + Array("x".utf8), as: UTF8.self))
     }
 
+    @Test func fieldNamesEndAtTheFirstColonByte() throws {
+        // U+0600 (a prepended concatenation mark) joins the colon after it into one grapheme;
+        // EventSource parsers split on the byte, and so must Menshen (found by fuzz-sse).
+        var parser = SSEParser()
+        let events = try parser.feed(Array("\u{0600}: x\ndata\u{0600}: y\n\n".utf8))
+        #expect(events.first?.fields.map(\.name) == ["\u{0600}", "data\u{0600}"])
+        #expect(events.first?.fields.map(\.value) == ["x", "y"])
+        #expect(events.first?.unreadableField != nil)
+    }
+
     @Test func anEventIsBoundedNotOnlyItsLines() throws {
         // Endless short `data:` lines without a blank line would grow one event without limit.
         var parser = SSEParser(maximumLineBytes: 1024)
