@@ -167,7 +167,8 @@ public struct SSEParser: Sendable {
             return nil
         }
         var valueStart = colon + 1
-        if valueStart < line.count && line[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
+        // A comment (`:` first) keeps its text as it came; a field's value loses one leading space.
+        if colon > 0 && valueStart < line.count && line[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
         let name = String(decoding: line[..<colon], as: UTF8.self)
         current.fields.append((name, String(decoding: line[valueStart...], as: UTF8.self)))
         return nil
