@@ -155,27 +155,27 @@ def place(template: str, values: dict[str, str], report: set[str]) -> tuple[str,
 
 # --------------------------------------------------------------------------- personal data
 
+# Chinese mobiles grouped with one separator: kind -> (group sizes, separator, note).
+CN_GROUPINGS = {
+    "plain": ([11], "", ""),
+    "space": ([3, 4, 4], " ", ""),
+    "dash": ([3, 4, 4], "-", ""),
+    "dot": ([3, 4, 4], ".", "dots"),
+    "underscore": ([3, 4, 4], "_", "underscores"),
+    "slash": ([3, 4, 4], "/", "slashes"),
+    "double": ([3, 4, 4], "  ", "double spaces"),
+    "434": ([4, 3, 4], " ", "4-3-4 grouping"),
+}
+
+
 def phone_cn_variants(number: str, rng: random.Random) -> tuple[str, str, str]:
     """Returns (prefix, reported part, note) for a Chinese mobile written the way people type it."""
     n = number
     kind = rng.choice(["plain", "plain", "space", "dash", "dot", "underscore", "slash", "double", "434",
                        "+86", "+86-", "(+86)", "0086", "86", "glued", "fullwidth", "spaced"])
-    if kind == "plain":
-        return "", n, ""
-    if kind == "space":
-        return "", group(n, [3, 4, 4], " "), ""
-    if kind == "dash":
-        return "", group(n, [3, 4, 4], "-"), ""
-    if kind == "dot":
-        return "", group(n, [3, 4, 4], "."), "dots"
-    if kind == "underscore":
-        return "", group(n, [3, 4, 4], "_"), "underscores"
-    if kind == "slash":
-        return "", group(n, [3, 4, 4], "/"), "slashes"
-    if kind == "double":
-        return "", group(n, [3, 4, 4], "  "), "double spaces"
-    if kind == "434":
-        return "", group(n, [4, 3, 4], " "), "4-3-4 grouping"
+    if kind in CN_GROUPINGS:
+        groups, separator, note = CN_GROUPINGS[kind]
+        return "", group(n, groups, separator), note
     if kind == "+86":
         return "+86 ", group(n, [3, 4, 4], rng.choice([" ", ""])), "+86 prefix"
     if kind == "+86-":

@@ -56,7 +56,7 @@ enum AnswerShape {
             // A member Menshen does not know may spell the answer another way (vLLM's
             // `token_ids`): refused unless it is empty or a plain value.
             for member in choice.members ?? [] where !knownChoiceMembers.contains(member.key) && carriesContent(member.value) && !member.value.isString {
-                return "choices[\(i)].\(identifier(member.key)) is not screened"
+                return "choices[\(i)].\(PayloadScreening.identifier(member.key)) is not screened"
             }
             switch route {
             case .chatCompletions:
@@ -81,7 +81,7 @@ enum AnswerShape {
                 for member in message.members ?? [] where carriesContent(member.value) {
                     let known = SidecarConfiguration.OutputField.messageFields.contains { $0.rawValue == member.key }
                         || SidecarConfiguration.OutputField.structuralMessageMembers.contains(member.key)
-                    if !known { return "choices[\(i)].\(name).\(identifier(member.key)) is text Menshen does not screen" }
+                    if !known { return "choices[\(i)].\(name).\(PayloadScreening.identifier(member.key)) is text Menshen does not screen" }
                 }
                 if let annotations = message["annotations"], !annotations.isNull, annotations.elements == nil {
                     return "choices[\(i)].\(name).annotations is not an array"
@@ -103,7 +103,7 @@ enum AnswerShape {
                         // Free-form tool calls (OpenAI's `custom` tools) carry text outside
                         // `function.arguments`, where Menshen does not read it.
                         for member in call.members ?? [] where !member.value.isNull && !["index", "id", "type", "function"].contains(member.key) {
-                            return "choices[\(i)].\(name).tool_calls[\(j)].\(identifier(member.key)) is not screened (only function tool calls are)"
+                            return "choices[\(i)].\(name).tool_calls[\(j)].\(PayloadScreening.identifier(member.key)) is not screened (only function tool calls are)"
                         }
                         guard let function = call["function"], !function.isNull else { continue }
                         guard function.isObject else { return "choices[\(i)].\(name).tool_calls[\(j)].function is not an object" }
@@ -137,7 +137,7 @@ enum AnswerShape {
             case "name", "arguments":
                 if !member.value.isString { return "\(path).\(member.key) is not a string" }
             default:
-                if carriesContent(member.value) { return "\(path).\(identifier(member.key)) is not screened" }
+                if carriesContent(member.value) { return "\(path).\(PayloadScreening.identifier(member.key)) is not screened" }
             }
         }
         return nil
@@ -154,11 +154,4 @@ enum AnswerShape {
         }
     }
 
-    /// A member's name for a log line: only as the server would name it (a short identifier),
-    /// so nothing resembling answer text reaches the audit log through it.
-    private static func identifier(_ key: String) -> String {
-        let plain = key.utf8.count <= 40 && key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
-            || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0 | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
-        return plain && !key.isEmpty ? key : "<a member>"
-    }
 }

@@ -278,8 +278,8 @@ enum PayloadScreening {
         texts.noteStructure(value)
     }
 
-    /// A request member's name for an error message: only when it is a short identifier, so a
-    /// refusal never echoes text a client sent.
+    /// A member's name for an error message or a log line: only when it is a short identifier,
+    /// so nothing a client or a model server wrote is echoed through it.
     static func identifier(_ key: String) -> String {
         let plain = key.utf8.count <= 40 && key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
             || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0 | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
@@ -336,6 +336,7 @@ enum PayloadScreening {
         guard !structure.isEmpty else { return nil }
         let text = structure.joined(separator: "\n")
         let result = snapshot.lexicons.screen(text, direction: .input, policy: snapshot.policy.actions)
+        guard !result.matches.isEmpty else { return nil }
         // A personal-data pattern glued inside an identifier (`chatcmpl-tool-…2345678901abc`)
         // is part of the identifier, not a number someone wrote: structure is made of ids.
         let bytes = Array(text.utf8)

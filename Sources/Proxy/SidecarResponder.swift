@@ -38,11 +38,14 @@ struct SidecarResponder: HTTPResponder {
         case .success(let target):
             response = try await route(request, target: target, requestID: requestID)
             label = ScreenedRoute(path: target.routing)?.rawValue
-                ?? (["/healthz", "/readyz", "/v1/moderations", "/v1/screen"].contains(String(target.path)) ? String(target.path) : "passthrough")
+                ?? (Self.ownPaths.first { $0 == target.path } ?? "passthrough")
         }
         metrics.request(route: label, status: response.status.code)
         return response
     }
+
+    /// Paths Menshen answers itself (their own metric label).
+    static let ownPaths = ["/healthz", "/readyz", "/v1/moderations", "/v1/screen"]
 
     /// The request's target, or the error it is refused with: `CONNECT` (Menshen is no tunnel)
     /// gets a complete 405, a target that could be read two ways a 400.
@@ -360,7 +363,8 @@ struct SidecarResponder: HTTPResponder {
     /// passed as it came when clean, replaced by Menshen's own 502 when it holds anything to
     /// mask or block (a mask cannot be placed in a body Menshen does not parse), refused when
     /// it is not UTF-8 text (it cannot be screened).
-    private func wholeAnswer(_ data: Data, status: HTTPResponse.Status, upstreamHeaders: HTTPHeaders, snapshot: Snapshot,
+    /// `parsed`: `data` already read as JSON by the caller.
+    private func wholeAnswer(_ data: Data, parsed: JSONDocument? = nil, status: HTTPResponse.Status, upstreamHeaders: HTTPHeaders, snapshot: Snapshot,
                              audit auditContext: AuditRecorder.Context, requestID: String) async throws -> Response {
         guard let text = String(data: data, encoding: .utf8) else {
             try await audit.record([audit.unscreenableAnswer("an answer that is not UTF-8 text", snapshot: snapshot, context: auditContext)])
@@ -371,7 +375,7 @@ struct SidecarResponder: HTTPResponder {
         // vectors of an embeddings answer left out; any other text is screened as it is.
         let decision: Decision
         let findings: [(text: String, matches: [Match])]
-        if let document = try? JSONDocument(bytes: Array(data)) {
+        if let document = parsed ?? (try? JSONDocument(bytes: Array(data))) {
             (decision, findings) = AnswerStructure.screen(AnswerStructure.allTexts(of: document, skipping: ["embedding", "embeddings"]), snapshot: snapshot)
         } else {
             // Not one JSON document (an SSE error stream, plain text): JSON escapes inside it are
@@ -402,11 +406,11 @@ struct SidecarResponder: HTTPResponder {
     private func embeddingsAnswer(_ response: HTTPClientResponse, context: AnswerContext) async throws -> Response {
         let data = Data(try await readAnswer(response).readableBytesView)
         guard response.status.code / 100 == 2 else { return try await upstreamErrorAnswer(response, body: data, context: context) }
-        guard (try? JSONDocument(bytes: Array(data)))?.root.isObject == true else {
+        guard let document = try? JSONDocument(bytes: Array(data)), document.root.isObject else {
             try await refuseUnscreenable("the embeddings answer is not a JSON object", context: context)
         }
         // Its strings (model, ids, anything a hostile server adds) are screened whole.
-        var answer = try await wholeAnswer(data, status: .init(code: Int(response.status.code)), upstreamHeaders: response.headers,
+        var answer = try await wholeAnswer(data, parsed: document, status: .init(code: Int(response.status.code)), upstreamHeaders: response.headers,
                                            snapshot: context.snapshot, audit: context.audit, requestID: context.requestID)
         if answer.status.code / 100 == 2 {
             answer.headers[.menshenDecision] = context.inputDecision.rawValue
