@@ -55,7 +55,7 @@ public struct Evaluator: Sendable {
         actions.reserveCapacity(result.matches.count)
         for m in result.matches {
             let rule = lexicons.rules[m.rule]
-            let action = policy.action(for: rule, direction: c.direction)
+            let action = policy.action(for: m, lexicons: lexicons, direction: c.direction)
             actions.append(action)
             if action == .shadow {
                 shadowCategories.insert(rule.category)

@@ -156,7 +156,7 @@ enum AnswerStructure {
         if !texts.identifiers.isEmpty {
             let text = texts.identifiers.joined(separator: "\n")
             let blocking = snapshot.lexicons.screen(text, direction: .output, policy: snapshot.actions).matches
-                .filter { snapshot.actions.action(for: snapshot.lexicons.rules[$0.rule], direction: .output) == .block }
+                .filter { snapshot.actions.action(for: $0, lexicons: snapshot.lexicons, direction: .output) == .block }
             if !blocking.isEmpty {
                 findings.append((text, blocking))
                 decision = .block

@@ -41,7 +41,7 @@ struct AuditRecorder: Sendable {
         guard !matches.isEmpty else { return [] }
         let rules = snapshot.lexicons.rules
         var byAction: [Action: [Match]] = [:]
-        for m in matches { byAction[snapshot.actions.action(for: rules[m.rule], direction: direction), default: []].append(m) }
+        for m in matches { byAction[snapshot.actions.action(for: m, lexicons: snapshot.lexicons, direction: direction), default: []].append(m) }
         let bytes = Array(text.utf8)
         let hash = AuditEvent.sha256(text)
         // The excerpt masks every match a whole-text scan finds, in both directions, not only

@@ -68,7 +68,7 @@ enum ContentFilterDetails {
         var byCategory: [String: [String: Any]] = [:]
         for m in matches {
             let rule = lexicons.rules[m.rule]
-            let action = policy.action(for: rule, direction: direction)
+            let action = policy.action(for: m, lexicons: lexicons, direction: direction)
             var entry = byCategory[rule.category] ?? ["filtered": false, "detected": true, "severity": rule.severity.rawValue, "rules": [String]()]
             if action == .block || action == .mask { entry["filtered"] = true }
             var rules = entry["rules"] as! [String]

@@ -346,7 +346,7 @@ enum PayloadScreening {
             return (0x30...0x39).contains(bytes[i]) || (0x61...0x7A).contains(b)
         }
         let matches = result.matches.filter { m in
-            snapshot.policy.actions.action(for: snapshot.lexicons.rules[m.rule], direction: .input) != .mask
+            snapshot.policy.actions.action(for: m, lexicons: snapshot.lexicons, direction: .input) != .mask
                 || !(isIdentifierByte(m.range.lowerBound - 1) || isIdentifierByte(m.range.upperBound))
         }
         guard !matches.isEmpty else { return nil }

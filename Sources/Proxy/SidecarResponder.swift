@@ -553,7 +553,7 @@ struct SidecarResponder: HTTPResponder {
         let categories = Set(snapshot.lexicons.rules.map(\.category)).sorted()
         let results: [[String: Any]] = inputs.map { text in
             let r = snapshot.lexicons.screen(text, direction: .input, policy: snapshot.actions)
-            let hit = Set(r.matches.filter { snapshot.actions.action(for: snapshot.lexicons.rules[$0.rule], direction: .input) != .shadow }
+            let hit = Set(r.matches.filter { snapshot.actions.action(for: $0, lexicons: snapshot.lexicons, direction: .input) != .shadow }
                 .map { snapshot.lexicons.rules[$0.rule].category })
             return ["flagged": !hit.isEmpty,
                     "categories": Dictionary(uniqueKeysWithValues: categories.map { ($0, hit.contains($0)) }),
@@ -787,7 +787,7 @@ struct SidecarResponder: HTTPResponder {
     static func record(_ matches: [Match], direction: Direction, snapshot: Snapshot, metrics: SidecarMetrics) {
         for m in matches {
             let rule = snapshot.lexicons.rules[m.rule]
-            metrics.decision(direction: direction.rawValue, action: snapshot.actions.action(for: rule, direction: direction).rawValue,
+            metrics.decision(direction: direction.rawValue, action: snapshot.actions.action(for: m, lexicons: snapshot.lexicons, direction: direction).rawValue,
                              category: rule.category, rule: rule.id)
         }
     }

@@ -358,7 +358,7 @@ struct StreamScreener {
         let lexicons = snapshot.lexicons
         for m in progress.matches {
             matches.append((Self.location(key), m))
-            switch snapshot.actions.action(for: lexicons.rules[m.rule], direction: .output) {
+            switch snapshot.actions.action(for: m, lexicons: lexicons, direction: .output) {
             case .block: stream.blockAt = min(stream.blockAt ?? .max, m.range.lowerBound)
             case .mask: stream.masks.append(m)
             case .flag, .shadow: break

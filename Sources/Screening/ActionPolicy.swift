@@ -31,14 +31,22 @@ public struct ActionPolicy: Sendable, Equatable {
         return byRule ?? byCategory ?? rule.action
     }
 
+    /// What one match does in `direction`: its rule's action under this policy, weakened by
+    /// the context clause that applied to it (a context never strengthens an action).
+    public func action(for match: Match, lexicons: LexiconSet, direction: Direction) -> Action {
+        let ruleAction = action(for: lexicons.rules[match.rule], direction: direction)
+        guard let clause = lexicons.context(of: match) else { return ruleAction }
+        return clause.action.map { min(ruleAction, $0) } ?? .shadow
+    }
+
     /// The strongest decision `matches` lead to.
     public func decision(for matches: [Match], lexicons: LexiconSet, direction: Direction) -> Decision {
-        matches.reduce(.allow) { max($0, Decision(action(for: lexicons.rules[$1.rule], direction: direction))) }
+        matches.reduce(.allow) { max($0, Decision(action(for: $1, lexicons: lexicons, direction: direction))) }
     }
 
     /// The matches whose action under this policy is `action`.
     public func matches(_ matches: [Match], withAction action: Action, lexicons: LexiconSet, direction: Direction) -> [Match] {
-        matches.filter { self.action(for: lexicons.rules[$0.rule], direction: direction) == action }
+        matches.filter { self.action(for: $0, lexicons: lexicons, direction: direction) == action }
     }
 }
 
@@ -46,13 +54,13 @@ extension LexiconSet {
     /// Screens a whole text under a policy's action overrides.
     public func screen(_ text: String, direction: Direction, policy: ActionPolicy) -> ScreeningResult {
         let bytes = Array(text.utf8)
-        let matches = scan(bytes, direction: direction)
+        let (matches, allowed) = scanWithContext(bytes, direction: direction)
         guard !matches.isEmpty else {          // the common case: nothing to decide or mask
-            return ScreeningResult(decision: .allow, matches: [], maskedText: text, lexiconVersion: version)
+            return ScreeningResult(decision: .allow, matches: [], maskedText: text, lexiconVersion: version, allowedByContext: allowed)
         }
         let masks = policy.matches(matches, withAction: .mask, lexicons: self, direction: direction)
         return ScreeningResult(decision: policy.decision(for: matches, lexicons: self, direction: direction), matches: matches,
                                maskedText: masks.isEmpty ? text : String(decoding: Masker.apply(to: bytes, matches: masks, rules: rules), as: UTF8.self),
-                               lexiconVersion: version)
+                               lexiconVersion: version, allowedByContext: allowed)
     }
 }

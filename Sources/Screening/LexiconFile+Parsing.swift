@@ -20,6 +20,8 @@ struct TermListFile: Sendable {
     var description = ""
     var terms: [Term] = []
     var headerLine = 1
+    /// `@context:` clauses, in order (the first that holds decides).
+    var contexts: [ContextClauseSpec] = []
 
     enum WordBoundary: String, Sendable {
         case auto, on, off
@@ -44,7 +46,7 @@ struct TermListFile: Sendable {
                 guard let colon = trimmed.firstIndex(of: ":") else { fail(lineNumber, "header line without ':' (expected @key: value)"); continue }
                 let key = trimmed[trimmed.index(after: trimmed.startIndex)..<colon].trimmingCharacters(in: " \t")
                 let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: " \t")
-                if seen.contains(key) { fail(lineNumber, "duplicate header @\(key)") }
+                if seen.contains(key) && key != "context" { fail(lineNumber, "duplicate header @\(key)") }
                 seen.insert(key)
                 switch key {
                 case "id":
@@ -68,6 +70,8 @@ struct TermListFile: Sendable {
                     if let w = WordBoundary(rawValue: value) { file.wordBoundary = w } else { fail(lineNumber, "@word-boundary '\(value)' must be auto, on or off") }
                 case "description":
                     file.description = value
+                case "context":
+                    if let clause = ContextClauseSpec.parseHeader(value, line: lineNumber, fail: fail) { file.contexts.append(clause) }
                 default:
                     fail(lineNumber, "unknown header @\(key)")
                 }
@@ -113,9 +117,13 @@ struct RegexRuleFile: Sendable {
         var normalize = true
         /// Literals of which every match contains at least one (see `CompiledRegex.anchored`).
         var anchors: [String] = []
+        /// `context:` clauses, in order.
+        var contexts: [ContextClauseSpec] = []
         var line = 1
     }
     var rules: [Spec] = []
+    /// Cue sets defined under `cues:`, shared by every file's context clauses.
+    var cueSets: [CueSetSpec] = []
 
     static func parse(_ text: String, path: String, issues: inout [LexiconIssue]) -> RegexRuleFile? {
         let before = issues.count
@@ -131,11 +139,19 @@ struct RegexRuleFile: Sendable {
             return nil
         }
         guard let root, let mapping = root.mapping else { fail(1, "expected a mapping with a 'rules' list"); return nil }
-        for (key, _) in mapping where key.string != "rules" {
-            fail(key.mark?.line ?? 1, "unknown key '\(key.string ?? "?")' (expected 'rules')")
+        for (key, _) in mapping where key.string != "rules" && key.string != "cues" {
+            fail(key.mark?.line ?? 1, "unknown key '\(key.string ?? "?")' (expected 'rules' or 'cues')")
         }
-        guard let list = root["rules"]?.sequence else { fail(root.mark?.line ?? 1, "'rules' must be a list"); return nil }
         var file = RegexRuleFile()
+        if let cues = root["cues"] { file.cueSets = parseCueSets(cues, path: path, fail: fail) }
+        let list: Node.Sequence
+        if let rules = root["rules"]?.sequence {
+            list = rules
+        } else if root["rules"] == nil && root["cues"] != nil {
+            list = Node.Sequence([])        // a file of cue sets only
+        } else {
+            fail(root.mark?.line ?? 1, "'rules' must be a list"); return nil
+        }
         for item in list {
             let line = item.mark?.line ?? 1
             guard let fields = item.mapping else { fail(line, "each rule must be a mapping"); continue }
@@ -178,6 +194,8 @@ struct RegexRuleFile: Sendable {
                     } else {
                         spec.anchors = strings
                     }
+                case "context":
+                    spec.contexts = ContextClauseSpec.parseList(value, line: at, fail: fail)
                 case "validator":
                     if let v = Validator(rawValue: string) { spec.validator = v } else { fail(at, "unknown validator '\(string)' (known: \(Validator.allCases.map(\.rawValue).joined(separator: ", ")))") }
                 case "sensitivity":

@@ -21,6 +21,14 @@ public final class LexiconSet: Sendable {
     let regexFolding: FoldTable?
     /// Per rule: whether it has exception terms (its matches wait until no exception can still contain them).
     let ruleHasExceptions: [Bool]
+    /// Every context clause of every rule (``Match/context`` indexes it).
+    public let contexts: [ContextClause]
+    /// Per rule: its context clauses, in order (indices into ``contexts``; empty for most rules).
+    let ruleContexts: [[Int32]]
+    /// Per direction (input, output): whether an active rule has context clauses.
+    let hasContexts: [Bool]
+    /// Per direction: the most characters before and after a match any active rule's clauses read.
+    let contextReach: [(before: Int, after: Int)]
 
     /// Figures about a compiled set.
     public struct Stats: Sendable {
@@ -40,7 +48,8 @@ public final class LexiconSet: Sendable {
     }
 
     init(rules: [Rule], version: String, warnings: [LexiconIssue], stats: Stats, profiles: [CompiledProfile],
-         regexRules: [CompiledRegex], regexFolding: FoldTable?, ruleHasExceptions: [Bool]) {
+         regexRules: [CompiledRegex], regexFolding: FoldTable?, ruleHasExceptions: [Bool],
+         contexts: [ContextClause] = [], ruleContexts: [[Int32]]? = nil) {
         self.rules = rules
         self.version = version
         self.warnings = warnings
@@ -49,6 +58,20 @@ public final class LexiconSet: Sendable {
         self.regexRules = regexRules
         self.regexFolding = regexFolding
         self.ruleHasExceptions = ruleHasExceptions
+        self.contexts = contexts
+        let ruleContexts = ruleContexts ?? Array(repeating: [], count: rules.count)
+        self.ruleContexts = ruleContexts
+        hasContexts = Direction.allCases.map { d in rules.indices.contains { rules[$0].direction.contains(d) && !ruleContexts[$0].isEmpty } }
+        contextReach = Direction.allCases.map { d in
+            var reach = (before: 0, after: 0)
+            for r in rules.indices where rules[r].direction.contains(d) {
+                for c in ruleContexts[r] {
+                    reach.before = max(reach.before, contexts[Int(c)].lookbehind)
+                    reach.after = max(reach.after, contexts[Int(c)].lookahead)
+                }
+            }
+            return reach
+        }
         // Computed once here rather than by every scanner: a proxy starts several scanners per
         // request (one per message), so per-scanner set-up is on the hot path.
         var plans: [ScanPlan] = []
@@ -71,6 +94,11 @@ public final class LexiconSet: Sendable {
 
     /// The rule with `id`, if any.
     public func rule(id: String) -> Rule? { rules.first { $0.id == id } }
+
+    /// The context clause that changed what `match` does, if any.
+    public func context(of match: Match) -> ContextClause? {
+        match.context >= 0 ? contexts[Int(match.context)] : nil
+    }
 }
 
 /// One entry of a pattern: which rule wants it and how.
@@ -147,6 +175,34 @@ extension LexiconSet {
         struct PendingTerm { let symbols: [UInt32]; let entry: PatternEntry; let location: SourceLocation }
         var termsBySteps: [NormalizationSteps: [PendingTerm]] = [:]
         var regexRules: [CompiledRegex] = []
+        var contexts: [ContextClause] = []
+        var ruleContexts: [[Int32]] = []
+
+        // Cue sets first: any file's clauses may name any file's sets.
+        var cueSets: [String: CueSetSpec] = [:]
+        for case .regex(let file, let path) in sources {
+            for set in file.cueSets {
+                if let first = cueSets[set.name] {
+                    issues.append(LexiconIssue(file: path, line: set.location.line, message: "duplicate cue set '\(set.name)' (first defined at \(first.location))"))
+                } else {
+                    cueSets[set.name] = set
+                }
+            }
+        }
+        func compileContexts(_ specs: [ContextClauseSpec], path: String) -> [Int32] {
+            var names: Set<String> = []
+            var indices: [Int32] = []
+            for spec in specs {
+                if !names.insert(spec.name).inserted {
+                    issues.append(LexiconIssue(file: path, line: spec.line, message: "duplicate context name '\(spec.name)' in one rule"))
+                    continue
+                }
+                guard let clause = spec.compile(sets: cueSets, path: path, issues: &issues) else { continue }
+                indices.append(Int32(contexts.count))
+                contexts.append(clause)
+            }
+            return indices
+        }
 
         func register(id: String, at location: SourceLocation) -> Bool {
             if let first = firstDefinition[id] {
@@ -167,6 +223,7 @@ extension LexiconSet {
                                   severity: file.severity, direction: file.direction, mask: .full, sensitivity: nil,
                                   placeholder: nil, description: file.description, source: location))
                 ruleHasExceptions.append(file.terms.contains { $0.isException })
+                ruleContexts.append(compileContexts(file.contexts, path: path))
                 var seenTerms: [[UInt32]: Int] = [:]
                 seenTerms.reserveCapacity(file.terms.count)      // growing a dictionary of arrays rehashes them all
                 for term in file.terms {
@@ -212,6 +269,7 @@ extension LexiconSet {
                                       mask: spec.mask, sensitivity: spec.sensitivity, placeholder: spec.placeholder,
                                       description: spec.description, source: location))
                     ruleHasExceptions.append(false)
+                    ruleContexts.append(compileContexts(spec.contexts, path: path))
                     regexRules.append(CompiledRegex(rule: ruleIndex, pattern: pattern, group: spec.group,
                                                     normalize: spec.normalize, validator: spec.validator, anchored: !spec.anchors.isEmpty))
                     // Anchors join the automaton of normalization `all`: what the regex reads
@@ -306,7 +364,8 @@ extension LexiconSet {
                           profiles: profileStats,
                           compileSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         return LexiconSet(rules: rules, version: contentHash, warnings: warnings, stats: stats, profiles: profiles,
-                          regexRules: regexRules, regexFolding: regexFolding, ruleHasExceptions: ruleHasExceptions)
+                          regexRules: regexRules, regexFolding: regexFolding, ruleHasExceptions: ruleHasExceptions,
+                          contexts: contexts, ruleContexts: ruleContexts)
     }
 
     /// First 12 hex characters of the SHA-256 over the sources, in path order.

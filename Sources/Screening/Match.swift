@@ -6,11 +6,15 @@ public struct Match: Sendable, Hashable, Comparable {
     public let range: Range<Int>
     /// The line of the term in its lexicon file (term lists), or of the rule (regex rules).
     public let line: Int
+    /// The context clause that changed what this match does (an index into
+    /// ``LexiconSet/contexts``), or -1: the rule's own action.
+    public var context: Int32 = -1
 
-    public init(rule: Int, range: Range<Int>, line: Int) {
+    public init(rule: Int, range: Range<Int>, line: Int, context: Int32 = -1) {
         self.rule = rule
         self.range = range
         self.line = line
+        self.context = context
     }
 
     /// Ordered by start, then longest first: the order leftmost-longest selection walks.
@@ -39,4 +43,12 @@ public struct ScanProgress: Sendable {
     public var matches: [Match]
     /// Every byte before this offset can no longer be part of any match: the proxy may release it.
     public var settled: Int
+    /// Matches a context clause allowed (``Match/context`` names it): reported, never acted on.
+    public var allowed: [Match] = []
+
+    public init(matches: [Match], settled: Int, allowed: [Match] = []) {
+        self.matches = matches
+        self.settled = settled
+        self.allowed = allowed
+    }
 }

@@ -44,7 +44,7 @@ public enum Pseudonymizer {
     /// (leftmost-longest); other matches are left to the caller.
     public static func apply(to text: String, matches: [Match], rules: [Rule], map: PseudonymMap) -> String {
         let bytes = Array(text.utf8)
-        let selected = Match.leftmostLongest(matches.filter { rules[$0.rule].placeholder != nil })
+        let selected = Match.leftmostLongest(matches.filter { rules[$0.rule].placeholder != nil && $0.context < 0 })
         guard !selected.isEmpty else { return text }
         var out: [UInt8] = []
         var cursor = 0
@@ -80,7 +80,9 @@ public enum Desensitizer {
         let relevant = matches.filter { m in
             let rule = rules[m.rule]
             if rule.sensitivity == .c3 { foundC3 = true; return true }
-            return rule.placeholder != nil || policy.action(for: rule, direction: .input) == .mask
+            // A context that changed the action (an order number, not an ID) also says the value
+            // is not personal data: it is not pseudonymized either.
+            return (rule.placeholder != nil && m.context < 0) || policy.action(for: m, lexicons: lexicons, direction: .input) == .mask
         }
         var out: [UInt8] = []
         var cursor = 0

@@ -13,11 +13,13 @@ public struct RegressionCase: Sendable, Codable {
     public let absent: [String]?
     /// The exact text after masking, when given.
     public let masked: String?
+    /// Names of context clauses that must have applied to some match (`quoted-warning`).
+    public let contexts: [String]?
     public let note: String?
     /// Where the case is written (filled in when loading).
     public var source: SourceLocation?
 
-    enum CodingKeys: String, CodingKey { case text, direction, expect, rules, absent, masked, note }
+    enum CodingKeys: String, CodingKey { case text, direction, expect, rules, absent, masked, contexts, note }
 }
 
 /// A case that did not come out as written.
@@ -80,6 +82,10 @@ public enum RegressionSuite {
             for id in c.absent ?? [] where fired.contains(id) { problems.append("rule '\(id)' fired but must not") }
             for id in lexicons.rulesMatchingWithoutAnchors(Array(c.text.utf8), direction: c.direction) {
                 problems.append("rule '\(id)' matches this text, but none of its anchors occurs in it: add the keyword it matched to its anchors")
+            }
+            let applied = Set((result.matches + result.allowedByContext).compactMap { lexicons.context(of: $0)?.name })
+            for name in c.contexts ?? [] where !applied.contains(name) {
+                problems.append("context '\(name)' did not apply (applied: \(applied.sorted().joined(separator: ", ")))")
             }
             if let masked = c.masked, masked != result.maskedText {
                 problems.append("masked text is \(result.maskedText.debugDescription), expected \(masked.debugDescription)")

@@ -14,17 +14,22 @@ public struct ScreeningReport: Codable, Sendable {
         public let source: String
         /// The matched text, masked.
         public let masked: String
+        /// The context clause that changed the action, if any (`quoted-warning`).
+        public let context: String?
     }
     public let decision: Decision
     public let direction: Direction
     public let lexiconVersion: String
     public let matches: [Hit]
+    /// Matches a context clause allowed: they changed nothing, and say why.
+    public let allowedByContext: [Hit]
     public let maskedText: String
 
     enum CodingKeys: String, CodingKey {
         case decision, direction, matches
         case lexiconVersion = "lexicon_version"
         case maskedText = "masked_text"
+        case allowedByContext = "allowed_by_context"
     }
 
     public init(result: ScreeningResult, text: String, direction: Direction, lexicons: LexiconSet) {
@@ -33,12 +38,16 @@ public struct ScreeningReport: Codable, Sendable {
         self.direction = direction
         lexiconVersion = result.lexiconVersion
         maskedText = result.maskedText
-        matches = result.matches.map { m in
+        func hit(_ m: Match, action: Action) -> Hit {
             let rule = lexicons.rules[m.rule]
-            return Hit(rule: rule.id, category: rule.category, risk: rule.risk, action: rule.action, severity: rule.severity,
+            return Hit(rule: rule.id, category: rule.category, risk: rule.risk, action: action, severity: rule.severity,
                        start: m.range.lowerBound, end: m.range.upperBound,
                        source: "\(rule.source.file):\(m.line)",
-                       masked: String(decoding: Masker.render(bytes[m.range], style: rule.mask), as: UTF8.self))
+                       masked: String(decoding: Masker.render(bytes[m.range], style: rule.mask), as: UTF8.self),
+                       context: lexicons.context(of: m)?.name)
         }
+        let policy = ActionPolicy()
+        matches = result.matches.map { hit($0, action: policy.action(for: $0, lexicons: lexicons, direction: direction)) }
+        allowedByContext = result.allowedByContext.map { hit($0, action: lexicons.rules[$0.rule].action) }
     }
 }

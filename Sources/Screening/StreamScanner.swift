@@ -30,6 +30,20 @@ public struct StreamScanner: Sendable {
     /// Whether `feed` has been called: a scanner finished without it scans one whole text,
     /// and only then may anchored regex rules be skipped (see `CompiledRegex.anchored`).
     var hasFed = false
+    /// The text context clauses read, and the matches waiting for text after them; nil when no
+    /// rule of this direction has clauses (then a stream keeps no text at all).
+    var context: ContextHold?
+
+    /// What a stream keeps for context clauses.
+    struct ContextHold: Sendable {
+        /// The stream's bytes from offset `base` on (trimmed as the stream settles).
+        var history: [UInt8] = []
+        var base = 0
+        /// Matches whose clauses read text after them that has not arrived yet.
+        var held: [Match] = []
+        /// Bytes kept before the earliest offset a future match may start at.
+        let keepBytes: Int
+    }
 
     public init(lexicons: LexiconSet, direction: Direction) {
         self.lexicons = lexicons
@@ -41,6 +55,8 @@ public struct StreamScanner: Sendable {
         if !plan.foldedRegex.isEmpty, let table = lexicons.regexFolding { channels.append(RegexChannel(rules: plan.foldedRegex, folding: table)) }
         if !plan.rawRegex.isEmpty { channels.append(RegexChannel(rules: plan.rawRegex, folding: nil)) }
         regex = channels
+        let d = direction == .input ? 0 : 1
+        if lexicons.hasContexts[d] { context = ContextHold(keepBytes: lexicons.contextReach[d].before * 4 + 4) }
     }
 
     /// The stream offset up to which bytes have been fed.
@@ -57,6 +73,7 @@ public struct StreamScanner: Sendable {
         hasFed = true
         var matches: [Match] = []
         let bytes = chunk.bindMemory(to: UInt8.self)
+        if context != nil { context!.history.append(contentsOf: bytes) }
         if carry.isEmpty {
             let stop = scan(bytes, base: decodedUpTo, final: false, into: &matches)
             if stop < bytes.count { carry.append(contentsOf: bytes[stop...]) }
@@ -75,8 +92,10 @@ public struct StreamScanner: Sendable {
             self.joined = joined
             decodedUpTo += stop
         }
-        let settled = settle(final: false, into: &matches)
-        return ScanProgress(matches: matches, settled: settled)
+        var settled = settle(final: false, into: &matches)
+        var allowed: [Match] = []
+        if context != nil { applyContexts(&matches, allowed: &allowed, settled: &settled, final: false, whole: nil) }
+        return ScanProgress(matches: matches, settled: settled, allowed: allowed)
     }
 
     /// Scans the next piece of the stream.
@@ -110,8 +129,66 @@ public struct StreamScanner: Sendable {
         }
         isFinished = true
         for i in profiles.indices { profiles[i].finish(direction: direction, lexicons: lexicons, into: &matches) }
-        let settled = settle(final: true, wholeText: !hasFed, into: &matches)
-        return ScanProgress(matches: matches, settled: settled)
+        var settled = settle(final: true, wholeText: !hasFed, into: &matches)
+        var allowed: [Match] = []
+        if context != nil {
+            if hasFed {
+                context!.history.append(contentsOf: bytes)
+                applyContexts(&matches, allowed: &allowed, settled: &settled, final: true, whole: nil)
+            } else {
+                applyContexts(&matches, allowed: &allowed, settled: &settled, final: true, whole: bytes)
+            }
+        }
+        return ScanProgress(matches: matches, settled: settled, allowed: allowed)
+    }
+
+    /// Decides the context of every new match of a rule with clauses (and of matches held for
+    /// text after them): a clause's action is recorded in the match, an allowing clause moves it
+    /// to `allowed`, and a match whose clauses need text that has not arrived is held, with
+    /// `settled` kept before it. `whole` is the text when it was scanned in one piece.
+    private mutating func applyContexts(_ matches: inout [Match], allowed: inout [Match], settled: inout Int, final: Bool,
+                                        whole: UnsafeBufferPointer<UInt8>?) {
+        guard var hold = context else { return }
+        context = nil
+        defer { context = hold }
+        let ruleContexts = lexicons.ruleContexts
+        var candidates = hold.held
+        hold.held.removeAll()
+        var decided: [Match] = []
+        decided.reserveCapacity(matches.count)
+        for m in matches {
+            if ruleContexts[m.rule].isEmpty { decided.append(m) } else { candidates.append(m) }
+        }
+        for m in candidates {
+            let outcome: ContextEvaluator.Outcome
+            if let whole {
+                outcome = ContextEvaluator.evaluate(ruleContexts[m.rule], clauses: lexicons.contexts, match: m.range, text: whole, base: 0, final: final)
+            } else {
+                outcome = hold.history.withUnsafeBufferPointer {
+                    ContextEvaluator.evaluate(ruleContexts[m.rule], clauses: lexicons.contexts, match: m.range, text: $0, base: hold.base, final: final)
+                }
+            }
+            switch outcome {
+            case .needMore:
+                hold.held.append(m)
+            case .decided(nil):
+                decided.append(m)
+            case .decided(let clause?):
+                var changed = m
+                changed.context = clause
+                if lexicons.contexts[Int(clause)].action == nil { allowed.append(changed) } else { decided.append(changed) }
+            }
+        }
+        matches = decided
+        if let earliest = hold.held.lazy.map(\.range.lowerBound).min() { settled = min(settled, earliest) }
+        guard whole == nil else { return }
+        // Keep what a later match's clauses may read before it: every future match starts at or
+        // after `settled`. Trimmed in large steps (removing a prefix moves the rest).
+        let keepFrom = max(hold.base, settled - hold.keepBytes)
+        if keepFrom - hold.base >= max(4096, hold.history.count / 2) {
+            hold.history.removeFirst(keepFrom - hold.base)
+            hold.base = keepFrom
+        }
     }
 
     /// Runs every profile and regex channel over `bytes`; returns where decoding stopped (the

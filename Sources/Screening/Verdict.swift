@@ -21,11 +21,6 @@ public enum Decision: String, Sendable, Codable, Comparable, CaseIterable {
         case .block: self = .block
         }
     }
-
-    /// The strongest decision the matches lead to.
-    public static func of(_ matches: [Match], rules: [Rule]) -> Decision {
-        matches.reduce(.allow) { max($0, Decision(rules[$1.rule].action)) }
-    }
 }
 
 /// A screened text: what fired, what to do, and the text as it may be delivered.
@@ -37,12 +32,15 @@ public struct ScreeningResult: Sendable {
     public let maskedText: String
     /// The lexicon version that decided.
     public let lexiconVersion: String
+    /// Matches a context clause allowed (``Match/context`` names it): shown, never acted on.
+    public let allowedByContext: [Match]
 
-    public init(decision: Decision, matches: [Match], maskedText: String, lexiconVersion: String) {
+    public init(decision: Decision, matches: [Match], maskedText: String, lexiconVersion: String, allowedByContext: [Match] = []) {
         self.decision = decision
         self.matches = matches
         self.maskedText = maskedText
         self.lexiconVersion = lexiconVersion
+        self.allowedByContext = allowedByContext
     }
 }
 
@@ -58,10 +56,16 @@ extension LexiconSet {
         screen(text, direction: direction, policy: ActionPolicy())
     }
 
-    /// Every match in `bytes`, sorted by position.
+    /// Every match in `bytes`, sorted by position (matches a context allowed are not among them).
     public func scan(_ bytes: [UInt8], direction: Direction) -> [Match] {
+        scanWithContext(bytes, direction: direction).matches
+    }
+
+    /// Every match in `bytes` and, apart, the matches a context clause allowed; both sorted.
+    public func scanWithContext(_ bytes: [UInt8], direction: Direction) -> (matches: [Match], allowed: [Match]) {
         var scanner = StreamScanner(lexicons: self, direction: direction)
-        return bytes.withUnsafeBytes { scanner.finish(appending: $0).matches }.sorted()
+        let progress = bytes.withUnsafeBytes { scanner.finish(appending: $0) }
+        return (progress.matches.sorted(), progress.allowed.sorted())
     }
 
     /// Anchored regex rules that match `bytes` although none of their anchors occurs in it: a

@@ -39,7 +39,10 @@ struct Check: ParsableCommand {
         } else {
             print("\(report.decision.rawValue.uppercased())  (direction \(direction.rawValue), lexicons \(report.lexiconVersion))")
             for hit in report.matches {
-                print("  \(hit.action.rawValue)\t\(hit.rule)\t\(hit.category)\(hit.risk.map { " [\($0)]" } ?? "")\tbytes \(hit.start)..<\(hit.end)\t\(hit.masked)\t\(hit.source)")
+                print("  \(hit.action.rawValue)\t\(hit.rule)\t\(hit.category)\(hit.risk.map { " [\($0)]" } ?? "")\tbytes \(hit.start)..<\(hit.end)\t\(hit.masked)\t\(hit.source)\(hit.context.map { "\tcontext: \($0)" } ?? "")")
+            }
+            for hit in report.allowedByContext {
+                print("  allow\t\(hit.rule)\t\(hit.category)\tbytes \(hit.start)..<\(hit.end)\t\(hit.masked)\t\(hit.source)\tcontext: \(hit.context ?? "?")")
             }
             if report.decision == .mask { print("masked: \(report.maskedText)") }
         }
