@@ -51,10 +51,16 @@ check "generated: look-alike numbers left alone" $gen/decoys.jsonl -- \
 # Finance promises (answers), Chinese and English, with evasions: blocked.
 check "generated: finance promises blocked" $gen/finance-promises.jsonl -- \
   --min-recall finance-marketing=0.97
-# The same words in warnings, quotations, reported speech, questions, disclosures: allowed.
-# The lexicon format reaches 0.62 here (docs/eval.md says why); the gate keeps it from falling.
+# The same words in warnings, quotations, reported speech, questions, disclosures: allowed
+# (context clauses, Lexicons/README.md §8).
 check "generated: finance near misses allowed" $gen/finance-near-miss.jsonl -- \
-  --max-false-positive-rate finance-marketing=0.40
+  --max-false-positive-rate finance-marketing=0.02
+# Frames written after the context clauses (news, court rulings, FAQ, customer service; and
+# promises next to warning-like words): the clauses generalise, and promises stay blocked.
+check "generated: fresh near misses allowed" $gen/finance-near-miss-fresh.jsonl -- \
+  --max-false-positive-rate finance-marketing=0.03
+check "generated: fresh promises blocked" $gen/finance-promises-fresh.jsonl -- \
+  --min-recall finance-marketing=0.97
 # Injection and jailbreak prompts, English and Chinese: flagged.
 check "generated: injection prompts flagged" $gen/prompt-injection.jsonl -- \
   --min-recall prompt-injection=0.93

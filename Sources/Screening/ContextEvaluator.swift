@@ -112,9 +112,10 @@ struct ContextEvaluator {
     /// A cue ends at most `within` folded characters before the match.
     static func cueBefore(_ w: CueWindow, _ side: Side) -> Bool {
         let text = side.folded
+        let lowest = w.stops.isEmpty ? 0 : (text.lastIndex { w.stops.contains($0) }.map { $0 + 1 } ?? 0)
         for cue in w.cues where cue.count <= text.count {
             var end = text.count
-            while end >= cue.count && text.count - end <= w.within {
+            while end - cue.count >= lowest && text.count - end <= w.within {
                 if occurs(cue, in: text, at: end - cue.count) && !insideException(w, text, end - cue.count..<end) { return true }
                 end -= 1
             }
@@ -125,9 +126,10 @@ struct ContextEvaluator {
     /// A cue starts at most `within` folded characters after the match.
     static func cueAfter(_ w: CueWindow, _ side: Side) -> Bool {
         let text = side.folded
+        let highest = w.stops.isEmpty ? text.count : (text.firstIndex { w.stops.contains($0) } ?? text.count)
         for cue in w.cues where cue.count <= text.count {
             var start = 0
-            while start + cue.count <= text.count && start <= w.within {
+            while start + cue.count <= highest && start <= w.within {
                 if occurs(cue, in: text, at: start) && !insideException(w, text, start..<(start + cue.count)) { return true }
                 start += 1
             }

@@ -50,6 +50,9 @@ struct CueWindow: Sendable {
     /// Phrases that are not cues although they contain one (`谨防错过` is marketing, not a
     /// warning): a cue occurrence inside one of these does not count.
     let exceptions: [[UInt32]]
+    /// Characters (folded) that end the window, like a sentence end does: with `stop: "：:"` a
+    /// denial before a colon ("It isn't: risk-free") does not reach the claim after it.
+    let stops: [UInt32]
     var longestCue: Int { max(cues.map(\.count).max() ?? 0, exceptions.map(\.count).max() ?? 0) }
 }
 
@@ -62,6 +65,8 @@ struct ContextClauseSpec: Sendable {
         var literals: [String] = []
         /// Names of cue sets (`cues:`).
         var sets: [String] = []
+        /// Characters that end the window (`stop:`).
+        var stops = ""
     }
     var name = ""
     var action: Action?
@@ -113,6 +118,8 @@ struct ContextClauseSpec: Sendable {
                     if items.isEmpty || strings.count != items.count || strings.contains(where: { $0.isEmpty || $0 == "!" }) {
                         problem(kat, "context '\(key)': any must be a non-empty list of cue phrases")
                     } else { w.literals = strings }
+                case "stop":
+                    if let text = v.string, !text.isEmpty { w.stops = text } else { problem(kat, "context '\(key)': stop must be a string of characters that end the window") }
                 case "cues":
                     let items = v.sequence.map(Array.init) ?? (v.scalar != nil ? [v] : [])
                     let names = items.compactMap(\.string)
@@ -120,7 +127,7 @@ struct ContextClauseSpec: Sendable {
                         problem(kat, "context '\(key)': cues must name cue sets (lower-case letters, digits, '.', '_' or '-')")
                     } else { w.sets = names }
                 default:
-                    problem(k.mark?.line ?? at, "context '\(key)': unknown key '\(k.string ?? "?")' (expected within, any, cues)")
+                    problem(k.mark?.line ?? at, "context '\(key)': unknown key '\(k.string ?? "?")' (expected within, any, cues, stop)")
                 }
             }
             if !hasWithin { problem(at, "context '\(key)' needs within: N (characters)") }
@@ -224,7 +231,7 @@ extension ContextClauseSpec {
                 issues.append(LexiconIssue(file: path, line: line, message: "context '\(self.name)': '\(key)' has exceptions but no cue"))
                 ok = false
             }
-            return CueWindow(within: w.within, cues: cues, exceptions: exceptions)
+            return CueWindow(within: w.within, cues: cues, exceptions: exceptions, stops: ContextText.normalize(w.stops).filter { $0 != 0x20 })
         }
         let clause = ContextClause(name: name, action: action, before: resolve(before, "before"), notBefore: resolve(notBefore, "not_before"),
                                    after: resolve(after, "after"), notAfter: resolve(notAfter, "not_after"),
