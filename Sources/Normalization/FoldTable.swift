@@ -36,7 +36,7 @@ public struct FoldTable: Sendable {
         }
         var astral: [UInt32: [UInt32]] = [:]
         var keys = Set<UInt32>()
-        keys.formUnion(folding.compatibility.keys.filter { $0 > 0xFFFF })
+        keys.formUnion(folding.astralSources)
         for range in folding.invisibleRanges where range.upperBound > 0xFFFF {
             keys.formUnion(max(range.lowerBound, 0x10000)...range.upperBound)
         }

@@ -76,10 +76,7 @@ public struct ScalarClassTable: Sendable {
         }
         var astral: [UInt32: Entry] = [:]
         var interesting = Set<UInt32>()
-        interesting.formUnion(folding.compatibility.keys.filter { $0 > 0xFFFF })
-        interesting.formUnion(folding.caseFold.keys.filter { $0 > 0xFFFF })
-        interesting.formUnion(folding.confusables.keys.filter { $0 > 0xFFFF })
-        interesting.formUnion(folding.traditionalToSimplified.keys.filter { $0 > 0xFFFF })
+        interesting.formUnion(folding.astralSources)
         for range in folding.invisibleRanges where range.upperBound > 0xFFFF {
             interesting.formUnion(max(range.lowerBound, 0x10000)...range.upperBound)
         }

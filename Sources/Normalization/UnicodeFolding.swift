@@ -8,14 +8,28 @@ public final class UnicodeFolding: Sendable {
     public static let shared = UnicodeFolding()
 
     let traditionalToSimplified: [UInt32: UInt32]
+    let variants: [UInt32: UInt32]
     let compatibility: [UInt32: [UInt32]]
+    let digits: [UInt32: UInt32]
     let caseFold: [UInt32: [UInt32]]
     let confusables: [UInt32: [UInt32]]
     let invisibleRanges: [ClosedRange<UInt32>]
 
+    /// Every scalar above U+FFFF that some mapping table changes. Tables precomputed for the BMP
+    /// must fold these individually (astral invisible scalars are in ``invisibleRanges``).
+    var astralSources: Set<UInt32> {
+        var keys = Set(compatibility.keys).union(caseFold.keys).union(confusables.keys)
+        keys.formUnion(digits.keys)
+        keys.formUnion(traditionalToSimplified.keys)
+        keys.formUnion(variants.keys)
+        return keys.filter { $0 > 0xFFFF }
+    }
+
     private init() {
-        traditionalToSimplified = Self.parseMapping(NormalizationTables.traditionalToSimplified).compactMapValues { $0.count == 1 ? $0[0] : nil }
+        traditionalToSimplified = Self.parseSingleMapping(NormalizationTables.traditionalToSimplified)
+        variants = Self.parseSingleMapping(NormalizationTables.variants)
         compatibility = Self.parseMapping(NormalizationTables.compatibility)
+        digits = Self.parseSingleMapping(NormalizationTables.digits)
         caseFold = Self.parseMapping(NormalizationTables.caseFold)
         confusables = Self.parseMapping(NormalizationTables.confusables)
         invisibleRanges = NormalizationTables.invisibleRanges.split(separator: "\n").compactMap { line in
@@ -37,6 +51,11 @@ public final class UnicodeFolding: Sendable {
         return map
     }
 
+    /// A table whose every target is one scalar (the generator guarantees it).
+    private static func parseSingleMapping(_ text: String) -> [UInt32: UInt32] {
+        parseMapping(text).compactMapValues { $0.count == 1 ? $0[0] : nil }
+    }
+
     /// Whether `scalar` is removed by the ``NormalizationSteps/invisible`` step.
     public func isInvisible(_ scalar: UInt32) -> Bool {
         var lo = 0, hi = invisibleRanges.count
@@ -48,8 +67,10 @@ public final class UnicodeFolding: Sendable {
         return false
     }
 
-    /// Folds one scalar through `steps` (noise excluded: that is a property of the scan, not of
-    /// a character). Returns the scalars it becomes, possibly none.
+    /// Folds one scalar through `steps` (noise and markup excluded: they are properties of the
+    /// scan, not of a character). Returns the scalars it becomes, possibly none.
+    ///
+    /// Order: invisible → width → digits → case → confusables → t2s → variants.
     public func fold(_ scalar: UInt32, steps: NormalizationSteps) -> [UInt32] {
         if steps.contains(.invisible) && isInvisible(scalar) { return [] }
         var current = [scalar]
@@ -60,11 +81,13 @@ public final class UnicodeFolding: Sendable {
             current = out
         }
         if steps.contains(.width) { apply(compatibility) }
+        if steps.contains(.digits) { current = current.map { digits[$0] ?? $0 } }
         if steps.contains(.caseFold) { apply(caseFold) }
         if steps.contains(.confusables) { apply(confusables) }
         if steps.contains(.traditionalToSimplified) {
             current = current.map { traditionalToSimplified[$0] ?? $0 }
         }
+        if steps.contains(.variants) { current = current.map { variants[$0] ?? $0 } }
         if steps.contains(.invisible) { current.removeAll { isInvisible($0) } }
         return current
     }

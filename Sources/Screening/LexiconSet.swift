@@ -40,6 +40,8 @@ public final class LexiconSet: Sendable {
             public let bytes: Int
         }
         public var termsByCategory: [String: Int]
+        /// Terms per term-list rule id (deduplicated after normalization, exceptions excluded).
+        public var termsByRule: [String: Int] = [:]
         public var exceptionTerms: Int
         public var regexRules: Int
         public var profiles: [Profile]
@@ -168,6 +170,7 @@ extension LexiconSet {
         var ruleHasExceptions: [Bool] = []
         var firstDefinition: [String: SourceLocation] = [:]
         var termsByCategory: [String: Int] = [:]
+        var termsByRule: [String: Int] = [:]
         var exceptionCount = 0
         var normalizer = TermNormalizer()
 
@@ -246,7 +249,10 @@ extension LexiconSet {
                     let entry = PatternEntry(rule: ruleIndex, isException: term.isException, needsLeftBoundary: boundary.0,
                                              needsRightBoundary: boundary.1, line: Int32(term.line))
                     termsBySteps[file.steps, default: []].append(PendingTerm(symbols: symbols, entry: entry, location: SourceLocation(file: path, line: term.line)))
-                    if term.isException { exceptionCount += 1 } else { termsByCategory[file.category, default: 0] += 1 }
+                    if term.isException { exceptionCount += 1 } else {
+                        termsByCategory[file.category, default: 0] += 1
+                        termsByRule[file.id, default: 0] += 1
+                    }
                 }
             case .regex(let file, let path):
                 for spec in file.rules {
@@ -360,7 +366,7 @@ extension LexiconSet {
         }
         let regexFolding = regexRules.contains { $0.normalize } ? FoldTable(steps: [.width, .invisible]) : nil
         let elapsed = clock.now - started
-        let stats = Stats(termsByCategory: termsByCategory, exceptionTerms: exceptionCount, regexRules: regexRules.count,
+        let stats = Stats(termsByCategory: termsByCategory, termsByRule: termsByRule, exceptionTerms: exceptionCount, regexRules: regexRules.count,
                           profiles: profileStats,
                           compileSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         return LexiconSet(rules: rules, version: contentHash, warnings: warnings, stats: stats, profiles: profiles,

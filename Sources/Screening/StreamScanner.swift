@@ -33,6 +33,13 @@ public struct StreamScanner: Sendable {
     /// The text context clauses read, and the matches waiting for text after them; nil when no
     /// rule of this direction has clauses (then a stream keeps no text at all).
     var context: ContextHold?
+    /// Indices of the profiles with the markup step.
+    let markupProfiles: [Int]
+    /// The markup reading, while the text has markup in it (see ``MarkupReading``).
+    var markup: MarkupReading?
+    /// Matches reported while both readings ran, until the stream settles past them: the later
+    /// reading's copy of a match is not reported twice.
+    var reported: [Match] = []
 
     /// What a stream keeps for context clauses.
     struct ContextHold: Sendable {
@@ -55,6 +62,7 @@ public struct StreamScanner: Sendable {
         if !plan.foldedRegex.isEmpty, let table = lexicons.regexFolding { channels.append(RegexChannel(rules: plan.foldedRegex, folding: table)) }
         if !plan.rawRegex.isEmpty { channels.append(RegexChannel(rules: plan.rawRegex, folding: nil)) }
         regex = channels
+        markupProfiles = profiles.indices.filter { lexicons.profiles[$0].steps.contains(.markup) }
         let d = direction == .input ? 0 : 1
         if lexicons.hasContexts[d] { context = ContextHold(keepBytes: lexicons.contextReach[d].before * 4 + 4) }
     }
@@ -85,7 +93,7 @@ public struct StreamScanner: Sendable {
             joined.append(contentsOf: bytes)
             carry.removeAll(keepingCapacity: true)
             var stop = 0
-            var joined = self.joined
+            let joined = self.joined
             self.joined = []
             joined.withUnsafeBufferPointer { stop = scan($0, base: decodedUpTo, final: false, into: &matches) }
             if stop < joined.count { carry.append(contentsOf: joined[stop...]) }
@@ -93,6 +101,10 @@ public struct StreamScanner: Sendable {
             decodedUpTo += stop
         }
         var settled = settle(final: false, into: &matches)
+        if !markupProfiles.isEmpty {
+            removeDuplicateMatches(&matches, settled: settled)
+            stopMarkupReadingIfQuiet()
+        }
         var allowed: [Match] = []
         if context != nil { applyContexts(&matches, allowed: &allowed, settled: &settled, final: false, whole: nil) }
         return ScanProgress(matches: matches, settled: settled, allowed: allowed)
@@ -128,8 +140,14 @@ public struct StreamScanner: Sendable {
             decodedUpTo += stop
         }
         isFinished = true
+        if markup != nil {
+            // Whatever the markup decoder still holds is text now.
+            markup!.run(UnsafeBufferPointer(start: nil, count: 0), base: decodedUpTo, final: true, lexicons: lexicons, into: &matches)
+            markup!.finish(direction: direction, lexicons: lexicons, into: &matches)
+        }
         for i in profiles.indices { profiles[i].finish(direction: direction, lexicons: lexicons, into: &matches) }
         var settled = settle(final: true, wholeText: !hasFed, into: &matches)
+        if !markupProfiles.isEmpty { removeDuplicateMatches(&matches, settled: settled) }
         var allowed: [Match] = []
         if context != nil {
             if hasFed {
@@ -195,8 +213,13 @@ public struct StreamScanner: Sendable {
     /// start of an incomplete trailing sequence, or the end).
     private mutating func scan(_ bytes: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, into matches: inout [Match]) -> Int {
         var stop = bytes.count
+        if !markupProfiles.isEmpty { startMarkupReading(ifNeededFor: bytes, base: base) }
         for i in profiles.indices {
             stop = profiles[i].run(bytes, base: base, final: final, lexicons: lexicons, into: &matches)
+        }
+        if markup != nil {
+            // The plain reading decoded up to `stop`; the markup reading reads exactly that much.
+            markup!.run(UnsafeBufferPointer(rebasing: bytes[..<min(stop, bytes.count)]), base: base, final: final, lexicons: lexicons, into: &matches)
         }
         for i in regex.indices {
             stop = regex[i].append(bytes, base: base, final: final)
@@ -214,8 +237,12 @@ public struct StreamScanner: Sendable {
         }
         // In a stream, a match may begin before its anchor has arrived, so every rule runs; over
         // a whole text the automaton has seen every anchor there is before any rule runs.
+        if markup != nil { settled = min(settled, markup!.settle(final: final, into: &matches)) }
         var armed: [Int32]? = nil
-        if wholeText { armed = profiles.count == 1 ? profiles[0].armed : profiles.flatMap(\.armed) }
+        if wholeText {
+            armed = profiles.count == 1 ? profiles[0].armed : profiles.flatMap(\.armed)
+            if let reading = markup { armed! += reading.profiles.flatMap(\.armed) }
+        }
         for i in regex.indices {
             settled = min(settled, regex[i].scan(final: final, armed: armed, lexicons: lexicons, into: &matches))
         }
@@ -406,6 +433,9 @@ struct ProfileScan: Sendable {
         }
         pending.removeAll(keepingCapacity: true)
     }
+
+    /// No automaton state and no candidate: what follows is read as if from the start.
+    var isQuiet: Bool { state == Automaton.root && pending.isEmpty && awaiting.isEmpty }
 
     mutating func finish(direction: Direction, lexicons: LexiconSet, into matches: inout [Match]) {
         if !pending.isEmpty { resolvePending(nextIsWord: false, lexicons: lexicons, into: &matches) }

@@ -10,8 +10,10 @@ import TestSupport
     let shipped = try String(contentsOfFile: repositoryRoot + "/Lexicons/finance/guaranteed-returns.txt", encoding: .utf8)
     let base = shipped.hasSuffix("\n") ? shipped : shipped + "\n"
     let addedLine = base.split(separator: "\n", omittingEmptySubsequences: false).count   // the line after the last newline
-    let old = try TemporaryDirectory(["finance/guaranteed-returns.txt": base])
-    let new = try TemporaryDirectory(["finance/guaranteed-returns.txt": base + "保证\n"])
+    // The list's context clauses name cue sets defined in context/cues.yaml: it comes along.
+    let cues = try String(contentsOfFile: repositoryRoot + "/Lexicons/context/cues.yaml", encoding: .utf8)
+    let old = try TemporaryDirectory(["finance/guaranteed-returns.txt": base, "context/cues.yaml": cues])
+    let new = try TemporaryDirectory(["finance/guaranteed-returns.txt": base + "保证\n", "context/cues.yaml": cues])
     let corpus = try TemporaryDirectory(["c.jsonl": """
         {"id": "service", "text": "我们保证7×24小时在线服务。", "direction": "output", "expect": {"action": "allow", "categories": []}}
         {"id": "balance", "text": "请保证账户余额充足，以免扣款失败。", "direction": "output", "expect": {"action": "allow", "categories": []}}

@@ -52,7 +52,7 @@ func write(_ text: String, to path: String) {
     #expect(messages.contains("\(dir)/a.txt:3: @action 'explode' must be block, mask, flag or shadow"))
     #expect(messages.contains("\(dir)/a.txt:6: header line after the first term (move it above the terms, or escape a literal @ as \\@)"))
     #expect(messages.contains("\(dir)/sub/b.txt:2: @category 'Bad Category' must be lower-case letters, digits, '.', '_' or '-'"))
-    #expect(messages.contains("\(dir)/sub/b.txt:4: @normalize: unknown step 'colour' (known: all, none, invisible, width, case, confusables, t2s, noise)"))
+    #expect(messages.contains("\(dir)/sub/b.txt:4: @normalize: unknown step 'colour' (known: all, none, markup, invisible, width, digits, case, confusables, t2s, variants, noise)"))
     #expect(messages.contains { $0.hasPrefix("\(dir)/c.yaml:9: unknown validator 'crc32'") })
     #expect(messages.contains { $0.hasPrefix("\(dir)/d.yaml:") && $0.contains("YAML syntax error") })
     // The regex compile error and the duplicate id are found in the compile pass, after the
