@@ -61,6 +61,11 @@ check "generated: fresh near misses allowed" $gen/finance-near-miss-fresh.jsonl 
   --max-false-positive-rate finance-marketing=0.03
 check "generated: fresh promises blocked" $gen/finance-promises-fresh.jsonl -- \
   --min-recall finance-marketing=0.97
+# The same claims and injection phrases plain and evaded (HTML references and tags, terminal
+# escapes, zero-width, full-width, Traditional and shinjitai forms, look-alike letters, spacing):
+# caught as often as the plain ones (evasion-plain.jsonl: finance 0.93, injection 1.00).
+check "generated: evasion variants caught" $gen/evasion-variants.jsonl -- \
+  --min-recall finance-marketing=0.92 --min-recall prompt-injection=0.97
 # Injection and jailbreak prompts, English and Chinese: flagged.
 check "generated: injection prompts flagged" $gen/prompt-injection.jsonl -- \
   --min-recall prompt-injection=0.93

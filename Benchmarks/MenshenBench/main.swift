@@ -16,6 +16,9 @@ struct Options {
     var sizes = ["1k", "10k", "100k"]
     var runs = 5
     var json: String?
+    /// Also measure the normalization steps of issue #16: `all` without markup, digits and
+    /// variants (the steps before it), and `all` over the corpus with a tag on every line.
+    var stepCosts = false
     /// Leftmost-longest counts of the anchors on the raw data (shared/bench/README.md).
     var expected: [String: Int] = ["1k": 6876, "10k": 8016, "100k": 17456]
 
@@ -28,12 +31,13 @@ struct Options {
             case "--sizes": sizes = value().split(separator: ",").map(String.init)
             case "--runs": runs = Int(value())!
             case "--json": json = value()
+            case "--step-costs": stepCosts = true
             case "--expect":
                 for pair in value().split(separator: ",") {
                     let kv = pair.split(separator: "=")
                     expected[String(kv[0])] = Int(kv[1])!
                 }
-            default: fatalError("unknown option \(args[i]) (--data DIR --sizes 1k,10k --runs N --json FILE --expect 1k=N,…)")
+            default: fatalError("unknown option \(args[i]) (--data DIR --sizes 1k,10k --runs N --json FILE --expect 1k=N,… --step-costs)")
             }
             i += 1
         }
@@ -66,11 +70,14 @@ struct Mode {
     let name: String
     let normalize: String
     let wordBoundary: String
+    /// Scans the corpus with markup added (`<br>` before every line break): the markup reading runs.
+    var markupCorpus = false
 }
 
 let options = Options(CommandLine.arguments)
 let corpus = try! Array(Data(contentsOf: URL(fileURLWithPath: options.data + "/corpus.txt")))
-let corpusMB = Double(corpus.count) / 1e6
+/// The corpus with `<br>` before every line break, for the markup step's cost when markup is present.
+let markupCorpus: [UInt8] = options.stepCosts ? Array(String(decoding: corpus, as: UTF8.self).replacingOccurrences(of: "\n", with: "<br>\n").utf8) : []
 let clock = ContinuousClock()
 var results: [[String: Any]] = []
 var failures: [String] = []
@@ -83,8 +90,15 @@ for size in options.sizes {
     let lexiconText = try! String(contentsOfFile: options.data + "/lexicon_\(size).txt", encoding: .utf8)
     let terms = lexiconText.split(separator: "\n").filter { !$0.isEmpty }
     var rawCount: Int?
-    for mode in [Mode(name: "raw", normalize: "none", wordBoundary: "off"),
-                 Mode(name: "normalized", normalize: "all", wordBoundary: "auto")] {
+    var modes = [Mode(name: "raw", normalize: "none", wordBoundary: "off"),
+                 Mode(name: "normalized", normalize: "all", wordBoundary: "auto")]
+    if options.stepCosts {
+        modes += [Mode(name: "normalized-pre16", normalize: "all,-markup,-digits,-variants", wordBoundary: "auto"),
+                  Mode(name: "normalized-html", normalize: "all", wordBoundary: "auto", markupCorpus: true)]
+    }
+    for mode in modes {
+        let text = mode.markupCorpus ? markupCorpus : corpus
+        let textMB = Double(text.count) / 1e6
         let file = lexiconFile(terms: terms, normalize: mode.normalize, wordBoundary: mode.wordBoundary)
         let rssBefore = residentBytes()
         let compileStart = clock.now
@@ -102,7 +116,7 @@ for size in options.sizes {
         var count = -1
         for _ in 0..<options.runs {
             let start = clock.now
-            let matches = lexicons.scan(corpus, direction: .output)
+            let matches = lexicons.scan(text, direction: .output)
             let selected = Match.leftmostLongest(matches).count
             wholeTimes.append(seconds(clock.now - start))
             if count >= 0 && selected != count { failures.append("\(size) \(mode.name): count changed between runs") }
@@ -114,7 +128,7 @@ for size in options.sizes {
             let start = clock.now
             var scanner = StreamScanner(lexicons: lexicons, direction: .output)
             var matches: [Match] = []
-            corpus.withUnsafeBytes { raw in
+            text.withUnsafeBytes { raw in
                 var i = 0
                 while i < raw.count {
                     let n = min(64, raw.count - i)
@@ -133,19 +147,19 @@ for size in options.sizes {
             if let expected = options.expected[size], expected != count {
                 failures.append("\(size) raw: leftmost-longest count \(count), anchors find \(expected)")
             }
-        } else if let rawCount, count < rawCount {
+        } else if mode.name == "normalized", let rawCount, count < rawCount {
             failures.append("\(size) normalized: \(count) matches, fewer than raw \(rawCount)")
         }
-        let whole = corpusMB / median(wholeTimes)
-        let stream = corpusMB / median(streamTimes)
+        let whole = textMB / median(wholeTimes)
+        let stream = textMB / median(streamTimes)
         let automatonMB = Double(lexicons.stats.automatonBytes) / 1e6
         print(String(format: "%-5@ %-10@ %7d  %9.3f  %6.1f  %12.1f  %8d  %10.1f  (%.1f-%.1f)  %13.1f  %12.2f",
                      size as NSString, mode.name as NSString, terms.count, compileSeconds, Double(rssAfter - rssBefore) / 1e6,
-                     automatonMB, count, whole, corpusMB / wholeTimes.max()!, corpusMB / wholeTimes.min()!, stream, stream / whole))
+                     automatonMB, count, whole, textMB / wholeTimes.max()!, textMB / wholeTimes.min()!, stream, stream / whole))
         results.append([
             "size": size, "mode": mode.name, "terms": terms.count, "compile_s": compileSeconds,
             "rss_delta_mb": Double(rssAfter - rssBefore) / 1e6, "rss_mb": Double(rssAfter) / 1e6, "automaton_mb": automatonMB,
-            "count_ll": count, "whole_mbps": whole, "whole_mbps_runs": wholeTimes.map { corpusMB / $0 },
+            "count_ll": count, "whole_mbps": whole, "whole_mbps_runs": wholeTimes.map { textMB / $0 },
             "stream64_mbps": stream, "stream_ratio": stream / whole,
         ])
     }

@@ -364,7 +364,7 @@ extension LexiconSet {
                                               alphabet: alphabet.count,
                                               bytes: automaton.memoryFootprint + 0x10000 * 4 + entries.count * MemoryLayout<PatternEntry>.stride))
         }
-        let regexFolding = regexRules.contains { $0.normalize } ? FoldTable(steps: [.width, .invisible]) : nil
+        let regexFolding = regexRules.contains { $0.normalize } ? FoldTable(steps: [.width, .invisible, .traditionalToSimplified, .variants]) : nil
         let elapsed = clock.now - started
         let stats = Stats(termsByCategory: termsByCategory, termsByRule: termsByRule, exceptionTerms: exceptionCount, regexRules: regexRules.count,
                           profiles: profileStats,

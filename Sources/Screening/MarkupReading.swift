@@ -13,6 +13,8 @@ struct MarkupReading: Sendable {
     var map: MarkupOffsetMap
     /// Copies of the plain reading's markup profiles (`StreamScanner.markupProfiles`, same order).
     var profiles: [ProfileScan]
+    /// Copies of the regex channels whose rules read folded text (`normalize: true`).
+    var regex: [RegexChannel]
     /// The decoded bytes of the current piece (kept for its capacity).
     var out: [UInt8] = []
     /// Output offset of `out[0]`.
@@ -21,8 +23,9 @@ struct MarkupReading: Sendable {
     var carry: [UInt8] = []
 
     /// Starts a reading at input (and output) offset `base`, copying `profiles`.
-    init(profiles: [ProfileScan], base: Int) {
+    init(profiles: [ProfileScan], regex: [RegexChannel], base: Int) {
         self.profiles = profiles
+        self.regex = regex
         // Everything before `base` read the same both ways: candidates the copies carry map back unchanged.
         map = MarkupOffsetMap(identityUpTo: base)
         outBase = base
@@ -39,17 +42,20 @@ struct MarkupReading: Sendable {
         var stop = out.count
         out.withUnsafeBufferPointer { reading in
             for k in profiles.indices { stop = profiles[k].run(reading, base: outBase, final: final, lexicons: lexicons, into: &found) }
+            for k in regex.indices { stop = regex[k].append(UnsafeBufferPointer(rebasing: reading[..<stop]), base: outBase, final: final) }
         }
         if stop < out.count { carry.append(contentsOf: out[stop...]) }
         outBase += stop
         matches += found.map(translate)
     }
 
-    /// Settles the profiles; returns the earliest input offset still in flight.
-    mutating func settle(final: Bool, into matches: inout [Match]) -> Int {
+    /// Settles the profiles and regex channels; returns the earliest input offset still in flight.
+    /// `armed`: for a whole text, the anchored rules whose anchors either reading saw.
+    mutating func settle(final: Bool, armed: [Int32]?, lexicons: LexiconSet, into matches: inout [Match]) -> Int {
         var found: [Match] = []
         var settledOut = outBase
         for k in profiles.indices { settledOut = min(settledOut, profiles[k].settle(final: final, end: outBase, into: &found)) }
+        for k in regex.indices { settledOut = min(settledOut, regex[k].scan(final: final, armed: armed, lexicons: lexicons, into: &found)) }
         matches += found.map(translate)
         var settled = map.inputStart(of: settledOut)
         if settledOut == outBase { settled = map.lastInputEnd }
@@ -64,7 +70,7 @@ struct MarkupReading: Sendable {
         matches += found.map(translate)
     }
 
-    var isQuiet: Bool { decoder.isIdle && carry.isEmpty && profiles.allSatisfy(\.isQuiet) }
+    var isQuiet: Bool { decoder.isIdle && carry.isEmpty && profiles.allSatisfy(\.isQuiet) && regex.allSatisfy(\.isQuiet) }
 
     func translate(_ m: Match) -> Match {
         Match(rule: m.rule, range: map.inputStart(of: m.range.lowerBound)..<map.inputEnd(of: m.range.upperBound), line: m.line)
@@ -75,12 +81,13 @@ extension StreamScanner {
     /// Before the plain reading scans a piece: starts the markup reading if the piece may hold markup.
     mutating func startMarkupReading(ifNeededFor bytes: UnsafeBufferPointer<UInt8>, base: Int) {
         guard markup == nil, !markupProfiles.isEmpty, MarkupDecoder.mayContainMarkup(bytes) else { return }
-        markup = MarkupReading(profiles: markupProfiles.map { profiles[$0] }, base: base)
+        markup = MarkupReading(profiles: markupProfiles.map { profiles[$0] }, regex: regex.filter { $0.folding != nil }, base: base)
     }
 
     /// After the plain reading settled: drops the markup reading when both readings are quiet.
     mutating func stopMarkupReadingIfQuiet() {
-        guard let reading = markup, reading.isQuiet, markupProfiles.allSatisfy({ profiles[$0].isQuiet }) else { return }
+        guard let reading = markup, reading.isQuiet, markupProfiles.allSatisfy({ profiles[$0].isQuiet }),
+              regex.allSatisfy({ $0.folding == nil || $0.isQuiet }) else { return }
         markup = nil
     }
 

@@ -33,6 +33,12 @@ struct RegexChannel: Sendable {
     /// cannot make Menshen hold unbounded text. Generous next to any real identifier or key.
     static let maximumHold = 64 * 1024
 
+    /// No partial match holds text back.
+    var isQuiet: Bool {
+        let end = windowBase + window.count
+        return holds.allSatisfy { $0 >= end }
+    }
+
     init(rules: [CompiledRegex], folding: FoldTable?) {
         self.rules = rules
         self.folding = folding

@@ -237,12 +237,12 @@ public struct StreamScanner: Sendable {
         }
         // In a stream, a match may begin before its anchor has arrived, so every rule runs; over
         // a whole text the automaton has seen every anchor there is before any rule runs.
-        if markup != nil { settled = min(settled, markup!.settle(final: final, into: &matches)) }
         var armed: [Int32]? = nil
         if wholeText {
             armed = profiles.count == 1 ? profiles[0].armed : profiles.flatMap(\.armed)
             if let reading = markup { armed! += reading.profiles.flatMap(\.armed) }
         }
+        if markup != nil { settled = min(settled, markup!.settle(final: final, armed: armed, lexicons: lexicons, into: &matches)) }
         for i in regex.indices {
             settled = min(settled, regex[i].scan(final: final, armed: armed, lexicons: lexicons, into: &matches))
         }
