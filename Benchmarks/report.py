@@ -516,6 +516,25 @@ def render(run_dir, old_whys):
                     w("| %s | %s | %s | %s | %.2f |" % (size, mode, fmt(med(m["mbps"])), fmt(med(m["stream64"])),
                                                         med(m["stream_ratio"])))
         w("")
+    # normalization steps (issue #16): the same lexicon with and without the new steps, one process
+    if any(menshen.get((s, "normalized-pre16")) for s in sizes):
+        w("### Normalization steps")
+        w("")
+        w("`all` now includes `markup`, `digits` and `variants` (issue #16). The same lexicon compiled with "
+          "`all,-markup,-digits,-variants` (the steps before it) and scanned in the same process gives their cost "
+          "on text without markup; `all` over the corpus with `<br>` before every line break gives the cost when "
+          "the markup reading runs (a second reading beside the plain one, Lexicons/README.md).")
+        w("")
+        w("| size | all, MB/s | before #16, MB/s | all / before | all on markup text, MB/s | markup / before | 64-byte chunks: all / before |")
+        w("|---|---|---|---|---|---|---|")
+        for size in sizes:
+            n, o, h = (menshen.get((size, m)) for m in ("normalized", "normalized-pre16", "normalized-html"))
+            if n and o:
+                w("| %s | %s | %s | %.2f | %s | %s | %.2f |" % (
+                    size, fmt(med(n["mbps"])), fmt(med(o["mbps"])), med(n["mbps"]) / med(o["mbps"]),
+                    fmt(med(h["mbps"])) if h else "–", "%.2f" % (med(h["mbps"]) / med(o["mbps"])) if h else "–",
+                    med(n["stream64"]) / med(o["stream64"])))
+        w("")
     # method
     w("### What is measured")
     w("")

@@ -173,7 +173,7 @@ print(",".join("%s=%d" % (t["size"], t["matches"]) for t in d["throughput"] if t
 ' "$run_dir/anchors-$size-r$r.json")
     load "menshen $size r$r"
     log "menshen-bench $size round $r/$rounds${expect:+ (expect $expect)}"
-    if ! "$bin" --data "$data" --sizes "$size" --runs "$runs" ${expect:+--expect "$expect"} \
+    if ! "$bin" --data "$data" --sizes "$size" --runs "$runs" ${expect:+--expect "$expect"} --step-costs \
       --json "$run_dir/menshen-$size-r$r.json" >"$run_dir/menshen-$size-r$r.txt" 2>&1; then
       status=1
       log "menshen-bench reported failures:"; grep FAIL "$run_dir/menshen-$size-r$r.txt" >&2 || tail -n 5 "$run_dir/menshen-$size-r$r.txt" >&2

@@ -18,7 +18,7 @@ struct LexiconFixture {
         let fm = FileManager.default
         try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
         // The shipped lexicons, so real traffic is screened as usual.
-        for sub in ["finance", "pii", "secrets"] {
+        for sub in ["finance", "pii", "secrets", "context"] {
             try fm.copyItem(atPath: repositoryRoot + "/Lexicons/" + sub, toPath: root + "/" + sub)
         }
     }
