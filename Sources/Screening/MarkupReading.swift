@@ -104,6 +104,7 @@ extension StreamScanner {
         }
         if !reported.isEmpty { matches.removeAll { reported.contains($0) } }
         if markup != nil { reported += matches }
-        reported.removeAll { $0.range.lowerBound < settled && markup == nil || $0.range.upperBound <= settled }
+        // A later match starts at or after `settled`, so it cannot repeat one that starts before.
+        reported.removeAll { $0.range.lowerBound < settled }
     }
 }
