@@ -61,6 +61,10 @@ struct AuditRecorder: Sendable {
             e.severities = Array(Set(group.map { rules[$0.rule].severity.rawValue })).sorted()
             e.lexiconVersion = snapshot.version
             e.matchOffsets = group.map(\.range)
+            // A context clause that changed the action (block → flag) is named, so an analyst
+            // reading a flag knows why it was not a block.
+            let contexts = Set(group.compactMap { snapshot.lexicons.context(of: $0)?.name }).sorted()
+            if !contexts.isEmpty { e.detail = "context: " + contexts.joined(separator: ", ") }
             e.textSHA256 = hash
             e.excerpt = excerpt(bytes, around: group, all: masking)
             e.client = context.client

@@ -109,6 +109,36 @@ import Testing
         #expect(AuditVerifier.verify(files: files).isIntact)
     }
 
+    @Test func anAuditEventNamesTheContextThatApplied() async throws {
+        // A clause that keeps the action (block) still names itself: the analyst reading the
+        // event sees which context the lexicon recognised.
+        let lexicons = NSTemporaryDirectory() + "menshen-context-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: lexicons, withIntermediateDirectories: true)
+        try """
+        @id: t.promise
+        @category: finance-marketing
+        @action: block
+        @direction: output
+        @context: {name: own-product, before: {within: 10, any: [本产品]}, action: block}
+        保本保息
+        """.write(toFile: lexicons + "/promise.txt", atomically: true, encoding: .utf8)
+        let auditDir = NSTemporaryDirectory() + "menshen-audit-" + UUID().uuidString
+        let h = try await SidecarHarness.start { c in
+            c.lexicons = lexicons
+            c.audit.log.directory = auditDir
+        }
+        defer { Task { await h.stop() } }
+        h.upstream.script(.json(chatAnswer("本产品保本保息。")))
+        let reply = try await h.post("/v1/chat/completions", json: chatRequest("介绍一下"))
+        #expect(!reply.text.contains("保本保息"))
+        let files = try AuditVerifier.files(inDirectory: auditDir)
+        let lines = try files.flatMap { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n") }
+        let events = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let block = try #require(events.first { $0["action"] as? String == "block" })
+        #expect(block["rule_ids"] as? [String] == ["t.promise"])
+        #expect(block["detail"] as? String == "context: own-product")
+    }
+
     @Test func readyzAndMetricsAfterAKnownSequence() async throws {
         let h = try await SidecarHarness.start()
         defer { Task { await h.stop() } }
