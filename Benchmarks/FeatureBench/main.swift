@@ -5,7 +5,7 @@
 //
 //   swift build -c release --product menshen-feature-bench
 //   .build/release/menshen-feature-bench --data bench-data --lexicons Lexicons [--runs 5]
-//       [--request Benchmarks/proxy/chat-4k.json] [--skip-reload]
+//       [--request Benchmarks/proxy/chat-4k.json] [--skip-reload] [--screening-only]
 import Foundation
 import Screening
 
@@ -24,10 +24,10 @@ func memory() -> (rss: Double, peak: Double) {
 }
 
 var args = CommandLine.arguments.dropFirst()
-var data = "bench-data", lexiconDir = "Lexicons", runs = 5, request = "Benchmarks/proxy/chat-4k.json", skipReload = false
+var data = "bench-data", lexiconDir = "Lexicons", runs = 5, request = "Benchmarks/proxy/chat-4k.json", skipReload = false, screeningOnly = false
 func usage(_ problem: String?) -> Never {
     if let problem { FileHandle.standardError.write(Data("menshen-feature-bench: \(problem)\n".utf8)) }
-    FileHandle.standardError.write(Data("usage: menshen-feature-bench [--data DIR] [--lexicons DIR] [--runs N] [--request FILE] [--skip-reload]\n".utf8))
+    FileHandle.standardError.write(Data("usage: menshen-feature-bench [--data DIR] [--lexicons DIR] [--runs N] [--request FILE] [--skip-reload] [--screening-only]\n".utf8))
     exit(problem == nil ? 0 : 2)
 }
 @MainActor func value(of option: String) -> String {
@@ -43,6 +43,7 @@ while let a = args.popFirst() {
         runs = n
     case "--request": request = value(of: a)
     case "--skip-reload": skipReload = true
+    case "--screening-only": screeningOnly = true; skipReload = true
     case "--help", "-h": usage(nil)
     default: usage("unknown option \(a)")
     }
@@ -91,6 +92,11 @@ for _ in 0..<(runs * 400) {
 print(String(format: "%@: %d texts, %d bytes: p50 %.1f µs p99 %.1f µs per request",
              (request as NSString).lastPathComponent, messageTexts.count, messageTexts.reduce(0) { $0 + $1.utf8.count },
              median(requestTimes) * 1e6, percentile(requestTimes, 0.99) * 1e6))
+
+if screeningOnly {            // for profiling the prompt's screening alone
+    if !failures.isEmpty { failures.forEach { print("FAIL: \($0)") }; exit(1) }
+    exit(0)
+}
 
 // MARK: Desensitization
 print("\n== desensitization (shipped lexicons)")

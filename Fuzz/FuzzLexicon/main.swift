@@ -23,7 +23,7 @@
 // 3. A set that compiles scans: the input text itself (which holds the terms), fed to a stream
 //    scanner whole and one byte at a time, gives the same matches, in both directions, and the
 //    same matches as `LexiconSet.scan` unless an anchored regex rule's anchors are missing
-//    (`rulesMatchingWithoutAnchors`, which the regression suite reports).
+//    (`rulesMissedByPrefilters`, which the regression suite reports).
 // 4. Regression cases that load carry their file and line, and run against a small fixed set.
 import Foundation
 import Screening
@@ -75,7 +75,7 @@ func checkCompiled(_ lexicons: LexiconSet, text: [UInt8], files: [(name: String,
             fail("match \(m) outside the \(sample.count)-byte text", input)
         }
         let scanned = lexicons.scan(sample, direction: direction)
-        if scanned != whole, lexicons.rulesMatchingWithoutAnchors(sample, direction: direction).isEmpty {
+        if scanned != whole, lexicons.rulesMissedByPrefilters(sample, direction: direction).isEmpty {
             fail("\(direction): whole-text scan finds \(scanned.count) matches, the stream \(whole.count)", input)
         }
         _ = lexicons.screen(String(decoding: sample, as: UTF8.self), direction: direction)

@@ -17,7 +17,7 @@
 //    the whole text. Every match lies inside the text.
 // 4. Whole-text screening agrees with the stream: `LexiconSet.scan` (the scanner fed once,
 //    where anchored regex rules may be skipped) finds the same matches unless an anchored
-//    rule's anchors are missing (`rulesMatchingWithoutAnchors`: a lexicon bug, reported); for
+//    rule's anchors are missing (`rulesMissedByPrefilters`: a lexicon bug, reported); for
 //    valid UTF-8, `LexiconSet.screen` gives the same matches and the decision the default
 //    policy gives the streamed matches; its text is unchanged when no match masks.
 import Foundation
@@ -114,7 +114,7 @@ public func fuzzStreamScan(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // 4. Whole-text screening.
     let scanned = lexicons.scan(text, direction: direction)
     if scanned != whole {
-        let missing = lexicons.rulesMatchingWithoutAnchors(text, direction: direction)
+        let missing = lexicons.rulesMissedByPrefilters(text, direction: direction)
         fail("whole-text scan finds [\(ids(scanned))], the stream [\(ids(whole))]; rules matching without their anchors: \(missing)", text, direction)
     }
     if let string = String(validating: text, as: UTF8.self) {

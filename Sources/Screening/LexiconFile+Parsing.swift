@@ -117,6 +117,9 @@ struct RegexRuleFile: Sendable {
         var normalize = true
         /// Literals of which every match contains at least one (see `CompiledRegex.anchored`).
         var anchors: [String] = []
+        /// `digit_run:` every match holds a run of at least this many ASCII digits (0: not declared;
+        /// see `CompiledRegex.digitRun`).
+        var digitRun = 0
         /// `context:` clauses, in order.
         var contexts: [ContextClauseSpec] = []
         var line = 1
@@ -194,6 +197,9 @@ struct RegexRuleFile: Sendable {
                     } else {
                         spec.anchors = strings
                     }
+                case "digit_run":
+                    if let n = Int(string), (1...DigitRun.maximumDeclared).contains(n) { spec.digitRun = n }
+                    else { fail(at, "digit_run must be a whole number from 1 to \(DigitRun.maximumDeclared)") }
                 case "context":
                     spec.contexts = ContextClauseSpec.parseList(value, line: at, fail: fail)
                 case "validator":

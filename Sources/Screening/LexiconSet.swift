@@ -148,6 +148,12 @@ struct CompiledRegex: Sendable {
     /// the pattern is not run on it: PCRE2 cannot skip ahead for case-insensitive keyword
     /// alternations that mix Chinese and English, and runs them at almost every position.
     let anchored: Bool
+    /// The rule declares `digit_run: N`: every match holds N ASCII digits in one run (see
+    /// ``DigitRun``). A whole text whose longest run is shorter cannot match, so the pattern is
+    /// not run on it. Number rules need this more than keyword rules need anchors: their
+    /// label preambles (`订单号 …(*SKIP)(*F)`) start with letters or Chinese, so PCRE2 tries
+    /// them at nearly every position of every text, digits or not.
+    let digitRun: Int
 }
 
 // MARK: - Compiling
@@ -277,7 +283,8 @@ extension LexiconSet {
                     ruleHasExceptions.append(false)
                     ruleContexts.append(compileContexts(spec.contexts, path: path))
                     regexRules.append(CompiledRegex(rule: ruleIndex, pattern: pattern, group: spec.group,
-                                                    normalize: spec.normalize, validator: spec.validator, anchored: !spec.anchors.isEmpty))
+                                                    normalize: spec.normalize, validator: spec.validator, anchored: !spec.anchors.isEmpty,
+                                                    digitRun: spec.digitRun))
                     // Anchors join the automaton of normalization `all`: what the regex reads
                     // (width- and invisible-folded, or raw) normalizes to a superset of the anchor's
                     // symbols, so a match's anchor is always seen — in any case, any width, any

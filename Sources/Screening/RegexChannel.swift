@@ -26,6 +26,8 @@ struct RegexChannel: Sendable {
     var cursors: [Int]
     var holds: [Int]
     let lookbehindBytes: Int
+    /// The largest `digit_run:` among the rules (0: none declares one).
+    let largestDigitRun: Int
     /// Stream offset just after the last scalar appended.
     var end = 0
 
@@ -48,6 +50,7 @@ struct RegexChannel: Sendable {
         cursors = Array(repeating: 0, count: rules.count)
         holds = Array(repeating: 0, count: rules.count)
         lookbehindBytes = (rules.map(\.pattern.maxLookbehind).max() ?? 0) * 4
+        largestDigitRun = rules.map(\.digitRun).max() ?? 0
     }
 
     /// Decodes `bytes` into the window; returns where decoding stopped (see `StreamScanner`).
@@ -151,13 +154,25 @@ struct RegexChannel: Sendable {
     /// Runs every rule over the window; reports complete (and validated) matches and returns
     /// the stream offset before which nothing can still match. `armed`, given only for a whole
     /// text, lists the anchored rules whose anchors occur in it; the other anchored rules cannot
-    /// match and are not run.
+    /// match and are not run, nor are rules whose `digit_run:` is longer than the text's longest
+    /// run of digits. (A stream runs every rule: a match may begin before its anchor or its
+    /// digits have arrived.)
     mutating func scan(final: Bool, armed: [Int32]? = nil, lexicons: LexiconSet, into matches: inout [Match]) -> Int {
         let windowEnd = windowBase + window.count
         window.withUnsafeBufferPointer { subject in
+            // Counted once per whole text, and only when a number rule asks.
+            var digitRun: Int?
             for r in rules.indices {
                 let rule = rules[r]
-                if rule.anchored, let armed, !armed.contains(rule.rule) {
+                var skip = false
+                if let armed {
+                    if rule.anchored && !armed.contains(rule.rule) { skip = true }
+                    else if rule.digitRun > 0 {
+                        if digitRun == nil { digitRun = DigitRun.longest(in: subject, enough: largestDigitRun) }
+                        skip = digitRun! < rule.digitRun
+                    }
+                }
+                if skip {
                     cursors[r] = windowEnd
                     holds[r] = windowEnd
                     continue

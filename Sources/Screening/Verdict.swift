@@ -68,10 +68,11 @@ extension LexiconSet {
         return (progress.matches.sorted(), progress.allowed.sorted())
     }
 
-    /// Anchored regex rules that match `bytes` although none of their anchors occurs in it: a
-    /// broken promise that makes whole-text screening miss them. (Fed as a stream, every rule
-    /// runs whatever the anchors say.)
-    public func rulesMatchingWithoutAnchors(_ bytes: [UInt8], direction: Direction) -> [String] {
+    /// Regex rules that match `bytes` fed as a stream but not as a whole text: a prefilter's
+    /// broken promise (none of the rule's `anchors:` occurs in the text, or its longest run of
+    /// digits is shorter than the rule's `digit_run:`) that makes whole-text screening miss
+    /// them. (Fed as a stream, every rule runs whatever the prefilters say.)
+    public func rulesMissedByPrefilters(_ bytes: [UInt8], direction: Direction) -> [String] {
         var scanner = StreamScanner(lexicons: self, direction: direction)
         let streamed = scanner.feed(bytes).matches + scanner.finish().matches
         let whole = Set(scan(bytes, direction: direction).map(\.rule))

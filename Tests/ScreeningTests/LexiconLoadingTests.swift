@@ -166,10 +166,54 @@ func luhnReference(_ s: String) -> Bool {
     #expect(wholeText("foo123 and bar456") == ["123", "456"])        // armed by foo: the rule runs on all of it
     #expect(wholeText("ＦＯＯ-789") == ["789"])                        // the anchor after width and case folding
     #expect(wholeText("bar456").isEmpty)                              // no anchor: not run
-    #expect(set.rulesMatchingWithoutAnchors(Array("bar456".utf8), direction: .input) == ["r.code"])
-    #expect(set.rulesMatchingWithoutAnchors(Array("foo456".utf8), direction: .input).isEmpty)
+    #expect(set.rulesMissedByPrefilters(Array("bar456".utf8), direction: .input) == ["r.code"])
+    #expect(set.rulesMissedByPrefilters(Array("foo456".utf8), direction: .input).isEmpty)
     let (streamed, _) = streamScan(set, Array("bar456".utf8), direction: .input, chunking: .bytes(2))
     #expect(streamed.count == 1)
     let failures = RegressionSuite.run([try JSONDecoder().decode(RegressionCase.self, from: Data(#"{"text": "bar456", "direction": "input", "expect": "flag", "rules": ["r.code"]}"#.utf8))], lexicons: set)
-    #expect(failures.first?.problems.contains { $0.hasPrefix("rule 'r.code' matches this text, but none of its anchors occurs in it") } == true)
+    #expect(failures.first?.problems.contains { $0.hasPrefix("rule 'r.code' matches this text fed as a stream but not whole") } == true)
+}
+
+/// The digit-run measure: digits with up to 3 separators between them make one run.
+@Test func digitRunsCountDigitsAcrossSeparators() {
+    func longest(_ text: String, enough: Int = 64) -> Int {
+        Array(text.utf8).withUnsafeBufferPointer { DigitRun.longest(in: $0, enough: enough) }
+    }
+    #expect(longest("手机 138 1234 5678。") == 11)
+    #expect(longest("(212) 555-1234") == 10)
+    #expect(longest("( 212 ) 555-1234") == 10)          // three separators between 2 and 5
+    #expect(longest("2024年12月3日") == 4)
+    #expect(longest("1 -  2") == 1)                     // four separators end a run
+    #expect(longest("138a1234") == 4)                    // any other byte ends one
+    #expect(longest("") == 0)
+    #expect(longest("12345678901234567890", enough: 11) == 11)   // stops once it knows enough
+}
+
+/// A whole text runs a rule with `digit_run:` only where a run that long occurs; a stream runs
+/// it regardless. The declared run here is deliberately too long for the 9-digit form, so the
+/// difference shows — and is what `lexicon test` reports.
+@Test func numberRulesRunOnlyWhereTheirDigitRunOccurs() throws {
+    let set = try LexiconSet.compile(files: [("a.yaml", """
+    rules:
+      - id: r.number
+        category: c
+        action: flag
+        pattern: '(?<![0-9])(?:[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{11})(?![0-9])'
+        digit_run: 11
+    """)])
+    func wholeText(_ text: String) -> [String] {
+        set.scan(Array(text.utf8), direction: .input).map { String(decoding: Array(text.utf8)[$0.range], as: UTF8.self) }
+    }
+    #expect(wholeText("号码 13812345678") == ["13812345678"])
+    #expect(wholeText("号码 １３８１２３４５６７８") == ["１３８１２３４５６７８"])       // full-width digits count once folded
+    #expect(wholeText("123-45-6789 and 13812345678") == ["123-45-6789", "13812345678"])   // the long run lets the rule run
+    #expect(wholeText("123-45-6789").isEmpty)                                          // the promise is broken: not run
+    #expect(set.rulesMissedByPrefilters(Array("123-45-6789".utf8), direction: .input) == ["r.number"])
+    #expect(set.rulesMissedByPrefilters(Array("13812345678".utf8), direction: .input).isEmpty)
+    let failures = RegressionSuite.run([try JSONDecoder().decode(RegressionCase.self, from: Data(#"{"text": "123-45-6789", "direction": "input", "expect": "flag", "rules": ["r.number"]}"#.utf8))], lexicons: set)
+    #expect(failures.first?.problems.contains { $0.hasPrefix("rule 'r.number' matches this text fed as a stream but not whole") } == true)
+    let parseError = #expect(throws: LexiconLoadError.self) {
+        try LexiconSet.compile(files: [("b.yaml", "rules:\n  - id: r.x\n    category: c\n    action: flag\n    pattern: '[0-9]+'\n    digit_run: 0\n")])
+    }
+    #expect(parseError?.issues.map(\.description) == ["b.yaml:6: digit_run must be a whole number from 1 to 64"])
 }
