@@ -80,16 +80,30 @@ public final class LexiconSet: Sendable {
         for direction in Direction.allCases {
             let active = rules.map { $0.direction.contains(direction) }
             let regex = regexRules.filter { active[Int($0.rule)] }
-            plans.append(ScanPlan(active: active, foldedRegex: regex.filter { $0.normalize }, rawRegex: regex.filter { !$0.normalize }))
+            let folded = regex.filter { $0.normalize }, raw = regex.filter { !$0.normalize }
+            let profileScans = profiles.map { ProfileScan(profile: $0, active: active, live: $0.liveStates(for: direction),
+                                                           open: $0.openStates(for: direction), hasExceptions: ruleHasExceptions) }
+            var channels: [RegexChannel] = []
+            if !folded.isEmpty, let table = regexFolding { channels.append(RegexChannel(rules: folded, folding: table)) }
+            if !raw.isEmpty { channels.append(RegexChannel(rules: raw, folding: nil)) }
+            plans.append(ScanPlan(active: active, foldedRegex: folded, rawRegex: raw, profiles: profileScans, regex: channels,
+                                  markupProfiles: profiles.indices.filter { profiles[$0].steps.contains(.markup) }))
         }
         self.plans = plans
     }
 
-    /// What a scanner of one direction needs: the rules active in it, its regex rules by folding.
+    /// What a scanner of one direction needs: the rules active in it, its regex rules by
+    /// folding, and its automaton and regex states at the start of a text — a new scanner copies
+    /// them (copy-on-write) instead of building them, since the proxy starts one per message.
     struct ScanPlan: Sendable {
         let active: [Bool]
         let foldedRegex: [CompiledRegex]
         let rawRegex: [CompiledRegex]
+        let profiles: [ProfileScan]
+        /// Each channel's PCRE2 scratch belongs to this prototype: a scanner gets its own.
+        let regex: [RegexChannel]
+        /// Indices of the profiles with the markup step.
+        let markupProfiles: [Int]
     }
     let plans: [ScanPlan]
     func plan(for direction: Direction) -> ScanPlan { plans[direction == .input ? 0 : 1] }

@@ -6,7 +6,10 @@ import Normalization
 struct RegexChannel: Sendable {
     let rules: [CompiledRegex]
     let folding: FoldTable?
-    let matchData: PCRE2Pattern.MatchData
+    /// PCRE2's scratch for match results; one scanner's alone (see ``useOwnScratch()``).
+    private(set) var matchData: PCRE2Pattern.MatchData
+    /// Result pairs the scratch needs (the most capture groups of a rule, plus the whole match).
+    let matchPairs: Int
     /// The folding maps every ASCII byte to itself (so ASCII runs are copied as they are).
     let asciiUnchanged: Bool
     /// Window bytes (the folded text the rules run on).
@@ -45,12 +48,19 @@ struct RegexChannel: Sendable {
         self.rules = rules
         self.folding = folding
         // One scratch block serves every rule: each match call's result is read before the next.
-        self.matchData = PCRE2Pattern.MatchData(pairs: (rules.map(\.pattern.captureCount).max() ?? 0) + 1)
+        matchPairs = (rules.map(\.pattern.captureCount).max() ?? 0) + 1
+        self.matchData = PCRE2Pattern.MatchData(pairs: matchPairs)
         self.asciiUnchanged = folding?.asciiIsIdentity ?? true
         cursors = Array(repeating: 0, count: rules.count)
         holds = Array(repeating: 0, count: rules.count)
         lookbehindBytes = (rules.map(\.pattern.maxLookbehind).max() ?? 0) * 4
         largestDigitRun = rules.map(\.digitRun).max() ?? 0
+    }
+
+    /// Gives this copy its own PCRE2 scratch. A channel copied from a lexicon set's prototype
+    /// shares the prototype's, and scanners run on many threads at once.
+    mutating func useOwnScratch() {
+        matchData = PCRE2Pattern.MatchData(pairs: matchPairs)
     }
 
     /// Decodes `bytes` into the window; returns where decoding stopped (see `StreamScanner`).

@@ -56,13 +56,10 @@ public struct StreamScanner: Sendable {
         self.lexicons = lexicons
         self.direction = direction
         let plan = lexicons.plan(for: direction)
-        profiles = lexicons.profiles.map { ProfileScan(profile: $0, active: plan.active, live: $0.liveStates(for: direction),
-                                                     open: $0.openStates(for: direction), hasExceptions: lexicons.ruleHasExceptions) }
-        var channels: [RegexChannel] = []
-        if !plan.foldedRegex.isEmpty, let table = lexicons.regexFolding { channels.append(RegexChannel(rules: plan.foldedRegex, folding: table)) }
-        if !plan.rawRegex.isEmpty { channels.append(RegexChannel(rules: plan.rawRegex, folding: nil)) }
-        regex = channels
-        markupProfiles = profiles.indices.filter { lexicons.profiles[$0].steps.contains(.markup) }
+        profiles = plan.profiles
+        regex = plan.regex
+        for i in regex.indices { regex[i].useOwnScratch() }
+        markupProfiles = plan.markupProfiles
         let d = direction == .input ? 0 : 1
         if lexicons.hasContexts[d] { context = ContextHold(keepBytes: lexicons.contextReach[d].before * 4 + 4) }
     }
