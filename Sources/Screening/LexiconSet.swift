@@ -86,19 +86,16 @@ public final class LexiconSet: Sendable {
             var channels: [RegexChannel] = []
             if !folded.isEmpty, let table = regexFolding { channels.append(RegexChannel(rules: folded, folding: table)) }
             if !raw.isEmpty { channels.append(RegexChannel(rules: raw, folding: nil)) }
-            plans.append(ScanPlan(active: active, foldedRegex: folded, rawRegex: raw, profiles: profileScans, regex: channels,
+            plans.append(ScanPlan(profiles: profileScans, regex: channels,
                                   markupProfiles: profiles.indices.filter { profiles[$0].steps.contains(.markup) }))
         }
         self.plans = plans
     }
 
-    /// What a scanner of one direction needs: the rules active in it, its regex rules by
-    /// folding, and its automaton and regex states at the start of a text — a new scanner copies
-    /// them (copy-on-write) instead of building them, since the proxy starts one per message.
+    /// What a scanner of one direction starts from: its automaton and regex states at the start
+    /// of a text, for the rules active in that direction. A new scanner copies them
+    /// (copy-on-write) instead of building them, since the proxy starts one per message.
     struct ScanPlan: Sendable {
-        let active: [Bool]
-        let foldedRegex: [CompiledRegex]
-        let rawRegex: [CompiledRegex]
         let profiles: [ProfileScan]
         /// Each channel's PCRE2 scratch belongs to this prototype: a scanner gets its own.
         let regex: [RegexChannel]

@@ -146,6 +146,11 @@ func luhnReference(_ s: String) -> Bool {
     #expect(compileError?.issues.map(\.description) == ["b.yaml:2: rule 'r.noise': anchor '@' is empty after normalization (anchors are matched with normalization 'all')"])
 }
 
+/// The matched texts of `text` screened whole (input direction).
+private func wholeTextMatches(_ set: LexiconSet, _ text: String) -> [String] {
+    set.scan(Array(text.utf8), direction: .input).map { String(decoding: Array(text.utf8)[$0.range], as: UTF8.self) }
+}
+
 /// A whole text runs an anchored rule only if one of its anchors occurs in it (in any case,
 /// width or spacing); a stream runs it regardless. Here the anchors deliberately leave out
 /// `bar`, so the difference shows — and is what `lexicon test` reports.
@@ -160,12 +165,9 @@ func luhnReference(_ s: String) -> Bool {
         group: 1
         anchors: [foo]
     """)])
-    func wholeText(_ text: String) -> [String] {
-        set.scan(Array(text.utf8), direction: .input).map { String(decoding: Array(text.utf8)[$0.range], as: UTF8.self) }
-    }
-    #expect(wholeText("foo123 and bar456") == ["123", "456"])        // armed by foo: the rule runs on all of it
-    #expect(wholeText("ＦＯＯ-789") == ["789"])                        // the anchor after width and case folding
-    #expect(wholeText("bar456").isEmpty)                              // no anchor: not run
+    #expect(wholeTextMatches(set, "foo123 and bar456") == ["123", "456"])        // armed by foo: the rule runs on all of it
+    #expect(wholeTextMatches(set, "ＦＯＯ-789") == ["789"])                        // the anchor after width and case folding
+    #expect(wholeTextMatches(set, "bar456").isEmpty)                              // no anchor: not run
     #expect(set.rulesMissedByPrefilters(Array("bar456".utf8), direction: .input) == ["r.code"])
     #expect(set.rulesMissedByPrefilters(Array("foo456".utf8), direction: .input).isEmpty)
     let (streamed, _) = streamScan(set, Array("bar456".utf8), direction: .input, chunking: .bytes(2))
@@ -201,13 +203,10 @@ func luhnReference(_ s: String) -> Bool {
         pattern: '(?<![0-9])(?:[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{11})(?![0-9])'
         digit_run: 11
     """)])
-    func wholeText(_ text: String) -> [String] {
-        set.scan(Array(text.utf8), direction: .input).map { String(decoding: Array(text.utf8)[$0.range], as: UTF8.self) }
-    }
-    #expect(wholeText("号码 13812345678") == ["13812345678"])
-    #expect(wholeText("号码 １３８１２３４５６７８") == ["１３８１２３４５６７８"])       // full-width digits count once folded
-    #expect(wholeText("123-45-6789 and 13812345678") == ["123-45-6789", "13812345678"])   // the long run lets the rule run
-    #expect(wholeText("123-45-6789").isEmpty)                                          // the promise is broken: not run
+    #expect(wholeTextMatches(set, "号码 13812345678") == ["13812345678"])
+    #expect(wholeTextMatches(set, "号码 １３８１２３４５６７８") == ["１３８１２３４５６７８"])       // full-width digits count once folded
+    #expect(wholeTextMatches(set, "123-45-6789 and 13812345678") == ["123-45-6789", "13812345678"])   // the long run lets the rule run
+    #expect(wholeTextMatches(set, "123-45-6789").isEmpty)                                          // the promise is broken: not run
     #expect(set.rulesMissedByPrefilters(Array("123-45-6789".utf8), direction: .input) == ["r.number"])
     #expect(set.rulesMissedByPrefilters(Array("13812345678".utf8), direction: .input).isEmpty)
     let failures = RegressionSuite.run([try JSONDecoder().decode(RegressionCase.self, from: Data(#"{"text": "123-45-6789", "direction": "input", "expect": "flag", "rules": ["r.number"]}"#.utf8))], lexicons: set)
